@@ -1,0 +1,89 @@
+// taskport — a spawned child process: its pipes, its exit, its signals.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "taskport/exit_status.hpp"
+#include "taskport/unique_fd.hpp"
+
+namespace taskport {
+
+// A child started by Command::spawn or Command::spawn_with_task.
+//
+// Identity: Child holds a pidfd (Linux) taken from the clone itself, so every
+// signal and wait names exactly this process; after the child is reaped no
+// call ever reaches a process by pid again (signal() then throws ESRCH).
+//
+// Thread-safety: like a std::fstream, one Child is used by one thread at a
+// time. Different Child objects are independent.
+//
+// Destructor policy (never blocks, never leaves a zombie for good):
+//   1. if the child was already reaped, nothing happens;
+//   2. if kill_on_drop(true) was set, SIGKILL is sent through the pidfd;
+//   3. the child is reaped at once if it has exited;
+//   4. otherwise it is handed to a library-wide reaper thread that waits on
+//      its pidfd and reaps it whenever it exits. The child keeps running.
+//   Pipes are closed in every case (a child blocked writing to stdout then
+//   sees EPIPE/SIGPIPE; one blocked reading stdin sees EOF).
+class Child {
+ public:
+  Child(Child&&) noexcept;
+  Child& operator=(Child&&) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
+
+  pid_t pid() const noexcept { return pid_; }
+  // The pidfd: readable (POLLIN) once the child has exited; usable in
+  // poll/epoll. Owned by the Child.
+  int pidfd() const noexcept { return pidfd_.get(); }
+  const std::string& program() const noexcept { return program_; }
+
+  // The parent's ends of Stdio::piped() streams; invalid otherwise. Move out
+  // of them to take ownership, reset() them to close.
+  UniqueFd& stdin_pipe() noexcept { return stdin_; }
+  UniqueFd& stdout_pipe() noexcept { return stdout_; }
+  UniqueFd& stderr_pipe() noexcept { return stderr_; }
+
+  // Blocks until the child exits, reaps it and returns its status. Further
+  // calls return the same status. Closes stdin_pipe() first so that a child
+  // reading its stdin is not left waiting for input (as Rust's Child::wait).
+  ExitStatus wait();
+  // Reaps the child if it has exited; never blocks.
+  std::optional<ExitStatus> try_wait();
+  // Waits at most `timeout` for the child to exit (poll on the pidfd, not on
+  // pipe EOF: a grandchild holding the pipes open cannot stretch the wait).
+  // Does not close stdin_pipe().
+  std::optional<ExitStatus> wait_for(std::chrono::nanoseconds timeout);
+
+  // Sends `signal` through the pidfd. Throws Error(ESRCH) once the child has
+  // been reaped: the pid may already belong to another process.
+  void signal(int signal);
+  // signal(SIGKILL), but a no-op if the child was already reaped.
+  void kill();
+
+  // Sets what the destructor does with a still-running child (see above).
+  void kill_on_drop(bool enable) noexcept { kill_on_drop_ = enable; }
+
+  // The status once reaped.
+  const std::optional<ExitStatus>& status() const noexcept { return status_; }
+
+  // Used by the platform spawn code.
+  Child(pid_t pid, UniqueFd pidfd, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept;
+
+ private:
+  void release() noexcept;
+
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  std::string program_;
+  UniqueFd stdin_, stdout_, stderr_;
+  std::optional<ExitStatus> status_;
+  bool kill_on_drop_ = false;
+};
+
+}  // namespace taskport

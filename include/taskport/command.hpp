@@ -1,0 +1,132 @@
+// taskport — Command: what to run and how; spawn() and spawn_with_task().
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "taskport/child.hpp"
+#include "taskport/stdio.hpp"
+#include "taskport/task.hpp"
+
+namespace taskport {
+
+// Runs in the child after clone and before execve, after stdio, extra fds,
+// session/group and working directory are set up and before the signal mask
+// is restored (all signals are blocked while it runs; every handler that was
+// not SIG_IGN is already SIG_DFL). Return 0 to continue, or an errno value to
+// abort the spawn: spawn then throws Error(errno, Step::pre_exec_hook).
+//
+// CONTRACT — the hook runs on a small private stack in a child that shares
+// the parent's memory (clone CLONE_VM|CLONE_VFORK) while the spawning thread
+// is suspended and the parent's other threads keep running:
+//   * call only async-signal-safe functions (signal-safety(7)): no malloc,
+//     no new, no locks, no stdio, no std::string building, no logging;
+//   * do not throw (the child would die by SIGABRT; spawn reports
+//     Step::pre_exec_hook with the errno it finds, see README);
+//   * do not write to the parent's memory: the parent sees every write;
+//   * keep stack use under 64 KiB;
+//   * do not call fork/vfork/clone, exit (use _exit), or return by longjmp.
+using PreExecHook = std::function<int()>;
+
+class Command {
+ public:
+  // `program` is a path (contains '/') or a name searched in PATH — the
+  // child's PATH if env() sets one, else the parent's, else "/bin:/usr/bin"
+  // — in the parent, with execvp semantics: EACCES candidates are skipped
+  // (reported if nothing else runs), a candidate that fails with ENOEXEC is
+  // run by /bin/sh.
+  explicit Command(std::string program);
+
+  Command& arg(std::string arg);
+  Command& args(std::initializer_list<std::string> args);
+  Command& args(const std::vector<std::string>& args);
+  // argv[0] seen by the child (default: `program` as given).
+  Command& arg0(std::string arg0);
+
+  // Environment: inherited from the parent at spawn time, then edited.
+  Command& env(std::string key, std::string value);
+  Command& env_remove(const std::string& key);
+  // Start from an empty environment instead of the parent's.
+  Command& env_clear();
+
+  Command& current_dir(std::string dir);
+
+  Command& standard_input(Stdio stdio);
+  Command& standard_output(Stdio stdio);
+  Command& standard_error(Stdio stdio);
+
+  // Places the parent's descriptor `parent_fd` (borrowed; open until spawn
+  // returns) at number `child_fd` in the child, without FD_CLOEXEC. Any
+  // child_fd is allowed, including 0-2 (overrides the Stdio for it).
+  Command& inherit_fd(int child_fd, int parent_fd);
+
+  // setpgid(0, pgid) in the child; 0 makes a new group led by the child.
+  Command& process_group(pid_t pgid);
+  // setsid() in the child.
+  Command& new_session(bool enable = true);
+
+  // The child stops before the first instruction of the new program; the
+  // Task from spawn_with_task() starts it with Task::resume() (any thread).
+  // Implementation (Linux): PTRACE_TRACEME before execve, the post-exec
+  // SIGTRAP stop is turned into a plain SIGSTOP stop and the tracer detaches,
+  // so no thread of the parent stays a tracer. spawn() (without a Task)
+  // rejects this option with EINVAL.
+  Command& start_suspended(bool enable = true);
+
+  // Adds a hook (see PreExecHook); hooks run in the order added.
+  Command& pre_exec(PreExecHook hook);
+
+  // Starts the program. Returns once execve has succeeded in the child;
+  // every failure before that (in the parent or in the child) is thrown as
+  // Error carrying errno, the Step and the program, and a failed child is
+  // reaped before the throw. The Command can be spawned again.
+  Child spawn() const;
+  // Like spawn(), and also returns the child's task handle.
+  std::pair<Child, Task> spawn_with_task() const;
+
+  // Read back what was configured.
+  const std::string& program() const noexcept { return program_; }
+  const std::vector<std::string>& get_args() const noexcept { return args_; }
+
+  // What each configured piece is, for the platform spawn code.
+  struct EnvEdit {
+    std::string key;
+    std::optional<std::string> value;  // absent: remove
+  };
+  struct FdMapping {
+    int child_fd;
+    int parent_fd;
+  };
+  const std::optional<std::string>& get_arg0() const noexcept { return arg0_; }
+  bool env_cleared() const noexcept { return env_clear_; }
+  const std::vector<EnvEdit>& env_edits() const noexcept { return env_edits_; }
+  const std::optional<std::string>& get_current_dir() const noexcept { return cwd_; }
+  const Stdio& get_stdio(int n) const noexcept { return stdio_[n]; }
+  const std::vector<FdMapping>& fd_mappings() const noexcept { return fds_; }
+  std::optional<pid_t> get_process_group() const noexcept { return pgid_; }
+  bool get_new_session() const noexcept { return setsid_; }
+  bool get_start_suspended() const noexcept { return suspended_; }
+  const std::vector<PreExecHook>& hooks() const noexcept { return hooks_; }
+
+ private:
+  std::string program_;
+  std::optional<std::string> arg0_;
+  std::vector<std::string> args_;
+  bool env_clear_ = false;
+  std::vector<EnvEdit> env_edits_;
+  std::optional<std::string> cwd_;
+  Stdio stdio_[3] = {Stdio::inherit(), Stdio::inherit(), Stdio::inherit()};
+  std::vector<FdMapping> fds_;
+  std::optional<pid_t> pgid_;
+  bool setsid_ = false;
+  bool suspended_ = false;
+  std::vector<PreExecHook> hooks_;
+};
+
+}  // namespace taskport
