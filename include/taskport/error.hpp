@@ -34,7 +34,7 @@ enum class Step {
   ptrace_traceme,   // (child) arming start-suspended
   signal_mask,      // (child) restoring the signal mask
   execve,           // (child) execve of the program (after PATH search)
-  child_died,       // the child was killed before it reached execve
+  child_died,       // the child died (signal, or _exit in a hook) before execve; errno ECANCELED
   await_exec_stop,  // start-suspended: waiting for the post-exec stop
   wait,             // waitid on the child
   poll,             // poll on the pidfd

@@ -1,0 +1,88 @@
+#include "taskport/command.hpp"
+
+namespace taskport {
+
+Command::Command(std::string program) : program_(std::move(program)) {}
+
+Command& Command::arg(std::string arg) {
+  args_.push_back(std::move(arg));
+  return *this;
+}
+
+Command& Command::args(std::initializer_list<std::string> args) {
+  args_.insert(args_.end(), args.begin(), args.end());
+  return *this;
+}
+
+Command& Command::args(const std::vector<std::string>& args) {
+  args_.insert(args_.end(), args.begin(), args.end());
+  return *this;
+}
+
+Command& Command::arg0(std::string arg0) {
+  arg0_ = std::move(arg0);
+  return *this;
+}
+
+Command& Command::env(std::string key, std::string value) {
+  env_edits_.push_back({std::move(key), std::move(value)});
+  return *this;
+}
+
+Command& Command::env_remove(const std::string& key) {
+  env_edits_.push_back({key, std::nullopt});
+  return *this;
+}
+
+Command& Command::env_clear() {
+  env_clear_ = true;
+  env_edits_.clear();
+  return *this;
+}
+
+Command& Command::current_dir(std::string dir) {
+  cwd_ = std::move(dir);
+  return *this;
+}
+
+Command& Command::standard_input(Stdio stdio) {
+  stdio_[0] = stdio;
+  return *this;
+}
+
+Command& Command::standard_output(Stdio stdio) {
+  stdio_[1] = stdio;
+  return *this;
+}
+
+Command& Command::standard_error(Stdio stdio) {
+  stdio_[2] = stdio;
+  return *this;
+}
+
+Command& Command::inherit_fd(int child_fd, int parent_fd) {
+  fds_.push_back({child_fd, parent_fd});
+  return *this;
+}
+
+Command& Command::process_group(pid_t pgid) {
+  pgid_ = pgid;
+  return *this;
+}
+
+Command& Command::new_session(bool enable) {
+  setsid_ = enable;
+  return *this;
+}
+
+Command& Command::start_suspended(bool enable) {
+  suspended_ = enable;
+  return *this;
+}
+
+Command& Command::pre_exec(PreExecHook hook) {
+  hooks_.push_back(std::move(hook));
+  return *this;
+}
+
+}  // namespace taskport

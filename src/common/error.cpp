@@ -1,0 +1,56 @@
+#include "taskport/error.hpp"
+
+namespace taskport {
+
+const char* to_string(Step step) noexcept {
+  switch (step) {
+    case Step::resolve_program: return "resolve program";
+    case Step::create_pipe: return "create pipe";
+    case Step::open_null: return "open /dev/null";
+    case Step::allocate_stack: return "allocate child stack";
+    case Step::clone: return "clone";
+    case Step::receive_pidfd: return "receive pidfd from child";
+    case Step::signal_reset: return "reset signal handlers";
+    case Step::setsid: return "setsid";
+    case Step::setpgid: return "setpgid";
+    case Step::chdir: return "chdir";
+    case Step::redirect_fds: return "redirect fds";
+    case Step::pre_exec_hook: return "pre_exec hook";
+    case Step::ptrace_traceme: return "ptrace(PTRACE_TRACEME)";
+    case Step::signal_mask: return "restore signal mask";
+    case Step::execve: return "execve";
+    case Step::child_died: return "child died before execve";
+    case Step::await_exec_stop: return "wait for post-exec stop";
+    case Step::wait: return "waitid";
+    case Step::poll: return "poll";
+    case Step::send_signal: return "pidfd_send_signal";
+    case Step::resume: return "resume";
+    case Step::duplicate_handle: return "duplicate handle";
+  }
+  return "unknown step";
+}
+
+namespace {
+std::string describe(Step step, const std::string& program, const std::string& detail) {
+  std::string what = "taskport: ";
+  what += program.empty() ? std::string("(no program)") : "'" + program + "'";
+  what += ": ";
+  what += to_string(step);
+  if (!detail.empty()) {
+    what += " (";
+    what += detail;
+    what += ")";
+  }
+  return what;
+}
+}  // namespace
+
+Error::Error(int errno_value, Step step, std::string program)
+    : Error(errno_value, step, std::move(program), std::string()) {}
+
+Error::Error(int errno_value, Step step, std::string program, const std::string& detail)
+    : std::system_error(errno_value, std::generic_category(), describe(step, program, detail)),
+      step_(step),
+      program_(std::move(program)) {}
+
+}  // namespace taskport

@@ -1,0 +1,193 @@
+// Compiled without sanitizers: see the invariant in child_exec.hpp.
+#include "linux/child_exec.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "linux/sys.hpp"
+
+namespace taskport::linux_spawn {
+namespace {
+
+// The kernel's struct sigaction for rt_sigaction (not glibc's: glibc's
+// sigaction refuses the two real-time signals it reserves for itself, and
+// the child must reset those too).
+struct KernelSigaction {
+  __sighandler_t handler;
+  unsigned long flags;
+  void* restorer;
+  std::uint64_t mask;
+};
+
+constexpr int kMaxSignal = 64;
+
+[[noreturn]] void fail(ChildContext* c, Step step, int error) noexcept {
+  c->report->step = step;
+  c->report->error = error;
+  c->report->failed = true;
+  ::syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
+}
+
+long sys(long nr, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+  return ::syscall(nr, a, b, c, d);
+}
+
+// CLONE_PIDFD was refused: send a pidfd of ourselves to the parent. Done
+// first, so that the parent can reap us by pidfd even if a later step fails.
+void send_own_pidfd(ChildContext* c) noexcept {
+  c->report->step = Step::receive_pidfd;
+  const long self = sys(SYS_getpid);
+  const int pidfd = static_cast<int>(sys(SYS_pidfd_open, self, 0));
+  if (pidfd < 0) fail(c, Step::receive_pidfd, errno);
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  std::memset(control, 0, sizeof control);
+  char byte = 'p';
+  struct iovec iov = {&byte, 1};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
+  if (sys(SYS_sendmsg, c->pidfd_socket, reinterpret_cast<long>(&msg), MSG_NOSIGNAL) != 1) {
+    fail(c, Step::receive_pidfd, errno);
+  }
+  sys(SYS_close, pidfd);
+}
+
+// Every handler the parent installed becomes SIG_DFL, so no parent handler
+// can ever run in the child (signals are blocked now; they are unblocked
+// just before execve). SIG_IGN stays, as execve itself would keep it.
+void reset_signal_handlers(ChildContext* c) noexcept {
+  c->report->step = Step::signal_reset;
+  const KernelSigaction dfl = {SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig <= kMaxSignal; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction old{};
+    if (sys(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&old), linux_sys::kKernelSigsetSize) != 0) continue;
+    if (old.handler == SIG_DFL || old.handler == SIG_IGN) continue;
+    if (sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, linux_sys::kKernelSigsetSize) != 0) {
+      fail(c, Step::signal_reset, errno);
+    }
+  }
+}
+
+// Two phases so that no mapping can clobber the source of another (e.g. a
+// swap of fds 3 and 4): first every source is duplicated above every number
+// involved (close-on-exec, so the copies vanish at execve), then each copy
+// is placed at its number without close-on-exec.
+void redirect_fds(ChildContext* c) noexcept {
+  c->report->step = Step::redirect_fds;
+  const auto& redirects = c->plan->redirects;
+  int* scratch = c->scratch->data();
+  for (size_t i = 0; i < redirects.size(); ++i) {
+    const long fd = sys(SYS_fcntl, redirects[i].source_fd, F_DUPFD_CLOEXEC, c->plan->scratch_fd_floor);
+    if (fd < 0) fail(c, Step::redirect_fds, errno);
+    scratch[i] = static_cast<int>(fd);
+  }
+  for (size_t i = 0; i < redirects.size(); ++i) {
+    if (sys(SYS_dup3, scratch[i], redirects[i].child_fd, 0) < 0) fail(c, Step::redirect_fds, errno);
+  }
+}
+
+void run_hooks(ChildContext* c) noexcept {
+  c->report->step = Step::pre_exec_hook;
+  for (const auto& hook : *c->plan->hooks) {
+    const int rc = hook();
+    if (rc != 0) fail(c, Step::pre_exec_hook, rc);
+  }
+}
+
+// execvp's rules over the candidates the parent resolved: skip a candidate
+// that does not exist or is not accessible, remember EACCES, stop at any
+// other error; a file the kernel cannot execute (ENOEXEC) goes to /bin/sh.
+[[noreturn]] void exec_program(ChildContext* c) noexcept {
+  c->report->step = Step::execve;
+  ExecPlan* plan = c->plan;
+  const long envp = reinterpret_cast<long>(plan->envp);
+  bool saw_eacces = false;
+  int last_error = ENOENT;
+  for (const char* const* path = plan->candidate_ptrs.data(); *path != nullptr; ++path) {
+    sys(SYS_execve, reinterpret_cast<long>(*path), reinterpret_cast<long>(plan->argv.data()), envp);
+    int error = errno;
+    if (error == ENOEXEC) {
+      plan->sh_argv[1] = const_cast<char*>(*path);
+      sys(SYS_execve, reinterpret_cast<long>(plan->sh_argv[0]), reinterpret_cast<long>(plan->sh_argv.data()), envp);
+      fail(c, Step::execve, errno);
+    }
+    switch (error) {
+      case EACCES:
+        saw_eacces = true;
+        last_error = error;
+        break;
+      case ENOENT:
+      case ESTALE:
+      case ENOTDIR:
+      case ENODEV:
+      case ETIMEDOUT:
+        last_error = error;
+        break;
+      default:
+        fail(c, Step::execve, error);
+    }
+  }
+  fail(c, Step::execve, saw_eacces ? EACCES : last_error);
+}
+
+}  // namespace
+
+extern "C" int taskport_child_entry(void* arg) noexcept {
+  auto* c = static_cast<ChildContext*>(arg);
+  const ExecPlan& plan = *c->plan;
+
+  if (c->pidfd_socket >= 0) send_own_pidfd(c);
+  reset_signal_handlers(c);
+  if (plan.setsid) {
+    c->report->step = Step::setsid;
+    if (sys(SYS_setsid) < 0) fail(c, Step::setsid, errno);
+  }
+  if (plan.setpgid) {
+    c->report->step = Step::setpgid;
+    if (sys(SYS_setpgid, 0, plan.pgid) < 0) fail(c, Step::setpgid, errno);
+  }
+  if (plan.cwd != nullptr) {
+    c->report->step = Step::chdir;
+    if (sys(SYS_chdir, reinterpret_cast<long>(plan.cwd)) < 0) fail(c, Step::chdir, errno);
+  }
+  if (!plan.redirects.empty()) redirect_fds(c);
+  if (!plan.hooks->empty()) run_hooks(c);
+
+  c->report->step = Step::signal_mask;
+  if (plan.traceme) {
+    // Start suspended: the post-exec SIGTRAP stops us before the program's
+    // first instruction. Every other signal stays blocked through execve:
+    // a traced child stops on *any* signal, and a stop before execve would
+    // deadlock with the parent, which waits in clone(CLONE_VFORK) for our
+    // execve. The parent restores the real mask (PTRACE_SETSIGMASK) while
+    // we sit in the SIGTRAP stop.
+    c->report->step = Step::ptrace_traceme;
+    if (sys(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0) < 0) fail(c, Step::ptrace_traceme, errno);
+    std::uint64_t only_trap = 1ULL << (SIGTRAP - 1);
+    if (sys(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&only_trap), 0, linux_sys::kKernelSigsetSize) < 0) {
+      fail(c, Step::signal_mask, errno);
+    }
+  } else if (sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&c->parent_mask), 0,
+                 linux_sys::kKernelSigsetSize) < 0) {
+    fail(c, Step::signal_mask, errno);
+  }
+  exec_program(c);
+}
+
+}  // namespace taskport::linux_spawn

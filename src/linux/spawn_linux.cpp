@@ -1,0 +1,260 @@
+// The Linux spawn path: clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on a private
+// stack, never fork. Cost does not grow with the parent's memory: no page
+// tables are copied, and the spawning thread sleeps until the child has
+// exec'd (or failed), so when spawn returns the exec outcome is known.
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+
+#include "linux/child_exec.hpp"
+#include "linux/exec_plan.hpp"
+#include "linux/sys.hpp"
+#include "linux/task_impl.hpp"
+#include "linux/wait_status.hpp"
+#include "taskport/command.hpp"
+
+namespace taskport {
+namespace {
+
+using linux_spawn::ChildContext;
+using linux_spawn::ChildReport;
+using linux_spawn::ExecPlan;
+
+// Room for our frames plus a user hook's (the hook contract promises 64 KiB),
+// with slack for sanitizer builds. Reserved, not committed: untouched pages
+// cost nothing. A guard page below catches an overflow.
+constexpr size_t kStackSize = 256 * 1024;
+
+// One stack per spawning thread, reused: while the child runs on it, this
+// thread is suspended in clone(CLONE_VFORK), and once clone returns the child
+// has left it (exec'd into a new address space, or exited).
+class ChildStack {
+ public:
+  ChildStack() = default;
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  ~ChildStack() {
+    if (base_ != nullptr) ::munmap(base_, kStackSize + page_);
+  }
+
+  // Top of the stack (stacks grow down on every architecture we support), or
+  // nullptr with errno set.
+  void* top() {
+    if (base_ == nullptr) {
+      page_ = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+      void* p = ::mmap(nullptr, kStackSize + page_, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+      if (p == MAP_FAILED) return nullptr;
+      ::mprotect(p, page_, PROT_NONE);
+      base_ = p;
+    }
+    return static_cast<char*>(base_) + page_ + kStackSize;
+  }
+
+ private:
+  void* base_ = nullptr;
+  size_t page_ = 0;
+};
+
+thread_local ChildStack t_stack;
+
+// Set once clone(CLONE_PIDFD) has been refused (ENOSYS, EINVAL, or EPERM from
+// a seccomp filter) and the fallback worked: later spawns go straight to it.
+std::atomic<bool> g_clone_pidfd_refused{false};
+
+bool is_refusal(int error) { return error == ENOSYS || error == EINVAL || error == EPERM; }
+
+// Blocks every signal in the calling thread for the lifetime of the object.
+// The child starts with this mask, so no signal can reach it before it has
+// reset the parent's handlers; it restores `saved` before execve. Raw
+// rt_sigprocmask: glibc's wrappers would leave its two internal signals open.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() {
+    const std::uint64_t all = ~std::uint64_t{0};
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, linux_sys::kKernelSigsetSize);
+  }
+  ~AllSignalsBlocked() { ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, linux_sys::kKernelSigsetSize); }
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+  std::uint64_t saved = 0;
+};
+
+struct Cloned {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+};
+
+// Fallback when CLONE_PIDFD is refused: the child opens a pidfd of itself and
+// sends it over a socket (the socket is in the child's fd table already).
+// Receiving it here cannot block: the child sent before exec, and clone has
+// returned, so the message is there or never will be.
+UniqueFd receive_pidfd(int socket) {
+  char byte;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {&byte, 1};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return UniqueFd();
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  if (cm == nullptr || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+      cm->cmsg_len != CMSG_LEN(sizeof(int))) {
+    return UniqueFd();
+  }
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return UniqueFd(fd);
+}
+
+Cloned clone_child(ChildContext& ctx, const std::string& program) {
+  void* stack = t_stack.top();
+  if (stack == nullptr) throw Error(errno, Step::allocate_stack, program);
+
+  constexpr int kFlags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  Cloned out;
+  AllSignalsBlocked blocked;
+  ctx.parent_mask = blocked.saved;
+
+  if (!g_clone_pidfd_refused.load(std::memory_order_relaxed)) {
+    int pidfd = -1;
+    out.pid = ::clone(linux_spawn::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
+    if (out.pid > 0) {
+      out.pidfd.reset(pidfd);
+      return out;
+    }
+    if (!is_refusal(errno)) throw Error(errno, Step::clone, program);
+  }
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw Error(errno, Step::receive_pidfd, program);
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  ctx.pidfd_socket = theirs.get();
+  out.pid = ::clone(linux_spawn::taskport_child_entry, stack, kFlags, &ctx, nullptr);
+  if (out.pid < 0) throw Error(errno, Step::clone, program);
+  g_clone_pidfd_refused.store(true, std::memory_order_relaxed);
+  out.pidfd = receive_pidfd(ours.get());
+  return out;
+}
+
+std::optional<ExitStatus> reap_failed(const Cloned& c) {
+  if (!c.pidfd) return linux_spawn::reap_pid(c.pid);
+  int err = 0;
+  return linux_spawn::reap(c.pidfd.get(), true, err);
+}
+
+// Start suspended, after a successful execve: the child is traced by this
+// thread and stops at the post-exec SIGTRAP, before the program's first
+// instruction. There we give it back its signal mask, queue a SIGSTOP and
+// detach (suppressing the SIGTRAP): the child goes straight from the ptrace
+// stop into an ordinary stop, and no thread of ours stays its tracer, so any
+// thread can resume it with SIGCONT.
+void park_before_first_instruction(const Cloned& c, std::uint64_t mask, const std::string& program) {
+  siginfo_t info{};
+  int rc;
+  do {
+    // Bounded: the kernel queues the SIGTRAP as execve completes, and a child
+    // that dies past execve's point of no return reports its exit instead.
+    rc = linux_sys::waitid_pidfd(c.pidfd.get(), &info, WSTOPPED | WEXITED);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) throw Error(errno, Step::await_exec_stop, program);
+  if (info.si_code != CLD_TRAPPED && info.si_code != CLD_STOPPED) {
+    throw Error(ECHILD, Step::await_exec_stop, program,
+                "child ended right after execve: " + linux_spawn::to_exit_status(info).to_string());
+  }
+  auto fail = [&](const char* what) {
+    const int error = errno;
+    linux_sys::pidfd_send_signal(c.pidfd.get(), SIGKILL);
+    ::ptrace(PTRACE_DETACH, c.pid, nullptr, nullptr);
+    int ignored;
+    linux_spawn::reap(c.pidfd.get(), true, ignored);
+    throw Error(error, Step::await_exec_stop, program, what);
+  };
+  if (::ptrace(PTRACE_SETSIGMASK, c.pid, reinterpret_cast<void*>(linux_sys::kKernelSigsetSize), &mask) != 0) fail("PTRACE_SETSIGMASK");
+  if (linux_sys::pidfd_send_signal(c.pidfd.get(), SIGSTOP) != 0) fail("SIGSTOP");
+  if (::ptrace(PTRACE_DETACH, c.pid, nullptr, nullptr) != 0) fail("PTRACE_DETACH");
+}
+
+struct Spawned {
+  Child child;
+  UniqueFd task_pidfd;
+  pid_t pid;
+};
+
+Spawned spawn_linux(const Command& cmd, bool want_task) {
+  const std::string& program = cmd.program();
+  if (cmd.get_start_suspended() && !want_task) {
+    throw Error(EINVAL, Step::resume, program, "start_suspended needs spawn_with_task(): nothing could resume it");
+  }
+
+  ExecPlan plan;
+  linux_spawn::build_exec_plan(cmd, plan);
+  std::vector<int> scratch(plan.redirects.size(), -1);
+  ChildReport report;
+  ChildContext ctx;
+  ctx.plan = &plan;
+  ctx.report = &report;
+  ctx.scratch = &scratch;
+
+  Cloned c = clone_child(ctx, program);
+  if (!c.pidfd && !report.failed) {
+    // Fallback path and the child sent nothing although it got past that
+    // step: cannot happen unless the socket failed; treat as a failure.
+    report.failed = true;
+    report.step = Step::receive_pidfd;
+    report.error = EPROTO;
+  }
+  if (report.failed) {
+    reap_failed(c);
+    throw Error(report.error, report.step, program);
+  }
+  if (report.step != Step::execve) {
+    // The child died (a signal, or a hook called _exit) before execve.
+    auto status = reap_failed(c);
+    std::string how = status ? status->to_string() : std::string("unknown status");
+    throw Error(ECANCELED, Step::child_died, program, std::string("during ") + to_string(report.step) + ": " + how);
+  }
+  if (plan.traceme) park_before_first_instruction(c, ctx.parent_mask, program);
+
+  UniqueFd task_fd;
+  if (want_task) {
+    task_fd.reset(::fcntl(c.pidfd.get(), F_DUPFD_CLOEXEC, 3));
+    if (!task_fd) {
+      const int error = errno;
+      linux_sys::pidfd_send_signal(c.pidfd.get(), SIGKILL);
+      reap_failed(c);
+      throw Error(error, Step::duplicate_handle, program);
+    }
+  }
+  return Spawned{Child(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
+                       std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2])),
+                 std::move(task_fd), c.pid};
+}
+
+}  // namespace
+
+Child Command::spawn() const { return std::move(spawn_linux(*this, false).child); }
+
+std::pair<Child, Task> Command::spawn_with_task() const {
+  Spawned s = spawn_linux(*this, true);
+  const int suspensions = get_start_suspended() ? 1 : 0;
+  return {std::move(s.child), Task(std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid, suspensions))};
+}
+
+}  // namespace taskport
