@@ -1,0 +1,26 @@
+// A minimal JSON writer for the CLI's --json output (objects, strings,
+// numbers, booleans): enough for flat reports, no dependency.
+#pragma once
+
+#include <string>
+
+namespace taskport_cli {
+
+class JsonObject {
+ public:
+  JsonObject& field(const std::string& key, const std::string& value);
+  JsonObject& field(const std::string& key, const char* value) { return field(key, std::string(value)); }
+  JsonObject& field(const std::string& key, long long value);
+  JsonObject& field(const std::string& key, bool value);
+  JsonObject& field(const std::string& key, const JsonObject& value);
+  JsonObject& null_field(const std::string& key);
+  std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  void key(const std::string& k);
+  std::string body_;
+};
+
+std::string json_quote(const std::string& s);
+
+}  // namespace taskport_cli

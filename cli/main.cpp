@@ -1,0 +1,136 @@
+// taskport — command-line front end.
+//
+//   taskport run [--suspended] [--json] -- PROGRAM [ARGS...]
+//
+// Spawns PROGRAM with a task handle, shows what the handle shows, resumes it
+// if it was started suspended, waits, and reports the exit status. Exits with
+// the child's exit code (128 + signal if a signal killed it).
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <taskport/taskport.hpp>
+
+#include "handle_info.hpp"
+#include "json.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: taskport run [--suspended] [--json] -- PROGRAM [ARGS...]\n"
+    "       taskport --version | --help\n"
+    "\n"
+    "run         spawn PROGRAM with a task handle, print what the handle shows,\n"
+    "            wait for it and print its exit status\n"
+    "--suspended the child stops before its first instruction; taskport shows\n"
+    "            it in that state, then resumes it\n"
+    "--json      one JSON object on stdout; the child's stdout goes to stderr\n";
+
+struct Options {
+  bool suspended = false;
+  bool json = false;
+  std::vector<std::string> argv;
+};
+
+int usage_error(const std::string& message) {
+  std::cerr << "taskport: " << message << "\n" << kUsage;
+  return 2;
+}
+
+taskport_cli::JsonObject handle_json(const taskport_cli::HandleInfo& info) {
+  taskport_cli::JsonObject o;
+  o.field("kind", info.kind).field("value", info.handle);
+  if (info.handle_pid) o.field("names_pid", *info.handle_pid); else o.null_field("names_pid");
+  if (info.state) o.field("state", taskport_cli::state_name(*info.state)); else o.null_field("state");
+  if (info.name) o.field("name", *info.name); else o.null_field("name");
+  return o;
+}
+
+void print_handle(const char* title, const taskport_cli::HandleInfo& info) {
+  std::printf("%s\n", title);
+  std::printf("  handle      %s %lld\n", info.kind.c_str(), info.handle);
+  if (info.handle_pid) std::printf("  names pid   %lld\n", *info.handle_pid);
+  if (info.name) std::printf("  name        %s\n", info.name->c_str());
+  if (info.state) std::printf("  state       %s\n", taskport_cli::state_name(*info.state).c_str());
+  std::fflush(stdout);
+}
+
+int exit_code_of(const taskport::ExitStatus& status) {
+  if (status.code()) return *status.code();
+  return 128 + status.signal().value_or(0);
+}
+
+int run(const Options& opt) {
+  taskport::Command cmd(opt.argv[0]);
+  for (size_t i = 1; i < opt.argv.size(); ++i) cmd.arg(opt.argv[i]);
+  if (opt.json) cmd.standard_output(taskport::Stdio::fd(STDERR_FILENO));
+  cmd.start_suspended(opt.suspended);
+
+  auto [child, task] = cmd.spawn_with_task();
+  const taskport_cli::HandleInfo at_spawn = taskport_cli::describe(task);
+  if (!opt.json) {
+    std::printf("spawned     %s\n", opt.argv[0].c_str());
+    std::printf("pid         %d\n", child.pid());
+    print_handle(opt.suspended ? "task (suspended before its first instruction):" : "task:", at_spawn);
+  }
+  if (opt.suspended) task.resume();
+  const taskport::ExitStatus status = child.wait();
+
+  if (opt.json) {
+    taskport_cli::JsonObject exit;
+    if (status.code()) exit.field("code", static_cast<long long>(*status.code()));
+    if (status.signal()) exit.field("signal", static_cast<long long>(*status.signal())).field("core_dumped", status.core_dumped());
+    taskport_cli::JsonObject out;
+    out.field("program", opt.argv[0])
+        .field("pid", static_cast<long long>(child.pid()))
+        .field("suspended", opt.suspended)
+        .field("handle", handle_json(at_spawn))
+        .field("exit", exit);
+    std::printf("%s\n", out.str().c_str());
+  } else {
+    std::printf("exit        %s\n", status.to_string().c_str());
+  }
+  return exit_code_of(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("missing command");
+  if (args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "taskport " << taskport::version << "\n";
+    return 0;
+  }
+  if (args[0] != "run") return usage_error("unknown command '" + args[0] + "'");
+
+  Options opt;
+  size_t i = 1;
+  for (; i < args.size(); ++i) {
+    if (args[i] == "--") {
+      ++i;
+      break;
+    }
+    if (args[i] == "--suspended") opt.suspended = true;
+    else if (args[i] == "--json") opt.json = true;
+    else if (!args[i].empty() && args[i][0] == '-') return usage_error("unknown option '" + args[i] + "'");
+    else break;
+  }
+  opt.argv.assign(args.begin() + static_cast<long>(i), args.end());
+  if (opt.argv.empty()) return usage_error("missing PROGRAM");
+
+  try {
+    return run(opt);
+  } catch (const taskport::Error& e) {
+    std::cerr << e.what() << "\n";
+    return 127;
+  }
+}
