@@ -41,6 +41,15 @@ enum class Step {
   send_signal,      // pidfd_send_signal
   resume,           // Task::resume
   duplicate_handle, // dup of a pidfd for the Task
+  // Task operations
+  open_proc,        // opening /proc/<pid> files of the task
+  read_memory,      // process_vm_readv or pread(/proc/<pid>/mem)
+  write_memory,     // pwrite(/proc/<pid>/mem)
+  read_regions,     // PROCMAP_QUERY or /proc/<pid>/maps
+  read_threads,     // /proc/<pid>/task
+  read_registers,   // PTRACE_GETREGSET
+  read_info,        // /proc/<pid>/status, stat, io
+  suspend,          // PTRACE_SEIZE / PTRACE_INTERRUPT of every thread
 };
 
 const char* to_string(Step step) noexcept;

@@ -3,7 +3,16 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <vector>
+
+#include "taskport/memory.hpp"
+#include "taskport/region.hpp"
+#include "taskport/task_info.hpp"
+#include "taskport/thread.hpp"
 
 namespace taskport {
 
@@ -46,11 +55,78 @@ class Task {
   // it has been reaped.
   void signal(int signal);
 
+  // ---- Memory --------------------------------------------------------------
+  // Costs: one process_vm_readv per call (or one pread of /proc/<pid>/mem when
+  // process_vm_* is refused by seccomp/ENOSYS), plus one poll(2) on the pidfd
+  // that proves the pid still names this task. Needs ptrace access to the task
+  // (same uid and dumpable, or CAP_SYS_PTRACE; Yama may restrict further)
+  // unless the Task holds a memory capability (see the rendezvous).
+  //
+  // Reads exactly `size` bytes at `address`, or throws Error(Step::read_memory)
+  // naming the range (EFAULT: not mapped / not readable; EPERM/EACCES with the
+  // reason; ESRCH: the task has exited).
+  void read(std::uint64_t address, void* buffer, std::size_t size) const;
+  template <class T>
+  T read_value(std::uint64_t address) const {
+    T value;
+    read(address, &value, sizeof value);
+    return value;
+  }
+  // Batched scatter read: as few process_vm_readv calls as the kernel allows
+  // (up to 1024 ranges per call); a range that fails is retried alone so every
+  // other range is still read. Fills bytes_read/error of each request and
+  // returns how many were read completely. Throws only for task-wide failures
+  // (permission, task gone).
+  std::size_t read_many(ReadRequest* requests, std::size_t count) const;
+  std::size_t read_many(std::vector<ReadRequest>& requests) const {
+    return read_many(requests.data(), requests.size());
+  }
+  // Writes exactly `size` bytes, also into read-only pages (software
+  // breakpoints): pwrite on /proc/<pid>/mem, opened once per Task. Needs the
+  // same access as read().
+  void write(std::uint64_t address, const void* data, std::size_t size);
+
+  // ---- Regions ---------------------------------------------------------------
+  // Every mapping, in address order. Costs: the PROCMAP_QUERY ioctl (Linux
+  // 6.11+) once per mapping, else one read of /proc/<pid>/maps. Needs ptrace
+  // read access (PTRACE_MODE_READ).
+  std::vector<Region> regions() const;
+  // The mapping containing `address`, if any (one PROCMAP_QUERY when
+  // available, else a scan of /proc/<pid>/maps).
+  std::optional<Region> region_at(std::uint64_t address) const;
+
+  // ---- Threads ---------------------------------------------------------------
+  // A snapshot of the task's threads (/proc/<pid>/task: racy by nature; a
+  // thread may end right after). Needs nothing beyond seeing /proc.
+  std::vector<ThreadInfo> threads() const;
+#if defined(__x86_64__) || defined(__aarch64__)
+  // General-purpose registers of thread `tid`. The task must be suspended
+  // (suspend(), or start_suspended): registers of a running thread are
+  // meaningless. Costs one PTRACE_GETREGSET, done on taskport's tracer
+  // thread. Throws Error(EBUSY, Step::read_registers) if not suspended.
+  Registers registers(pid_t tid) const;
+#endif
+
+  // ---- Usage -------------------------------------------------------------------
+  // Reads /proc/<pid>/status, stat and io (three small reads). Fields that
+  // cannot be read are absent.
+  TaskInfo info() const;
+
+  // ---- Suspend / resume ------------------------------------------------------
+  // Counted, like Mach's task_suspend: every thread stops (including threads
+  // born while suspending); two suspend() calls need two resume() calls.
+  // Linux: PTRACE_SEIZE + PTRACE_INTERRUPT of each thread, performed on one
+  // library tracer thread (a ptrace tracer is a thread, not a process), so
+  // both calls work from any thread. Signals sent to the task while it is
+  // suspended stay pending and are delivered, in order, after the last
+  // resume(). Needs ptrace attach access (PTRACE_MODE_ATTACH).
+  void suspend();
   // Undoes one suspension. A child spawned with Command::start_suspended()
   // begins with one suspension: stopped before the first instruction of the
-  // new program. When the count drops to zero the process runs (SIGCONT).
+  // new program. When the count drops to zero every thread runs again.
   // Callable from any thread. Throws Error(EINVAL, Step::resume) if the task
-  // is not suspended, Error(ESRCH) if it is gone.
+  // is not suspended. A task that exited while suspended needs no resume:
+  // resume() then just lowers the count.
   void resume();
   // Number of outstanding suspensions.
   int suspend_count() const;

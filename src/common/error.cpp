@@ -26,6 +26,14 @@ const char* to_string(Step step) noexcept {
     case Step::send_signal: return "pidfd_send_signal";
     case Step::resume: return "resume";
     case Step::duplicate_handle: return "duplicate handle";
+    case Step::open_proc: return "open /proc";
+    case Step::read_memory: return "read memory";
+    case Step::write_memory: return "write memory";
+    case Step::read_regions: return "read regions";
+    case Step::read_threads: return "read threads";
+    case Step::read_registers: return "read registers";
+    case Step::read_info: return "read task info";
+    case Step::suspend: return "suspend";
   }
   return "unknown step";
 }

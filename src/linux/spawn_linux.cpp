@@ -20,6 +20,7 @@
 #include "linux/exec_plan.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
+#include "linux/tracer.hpp"
 #include "linux/wait_status.hpp"
 #include "taskport/command.hpp"
 
@@ -159,13 +160,13 @@ std::optional<ExitStatus> reap_failed(const Cloned& c) {
   return linux_spawn::reap(c.pidfd.get(), true, err);
 }
 
-// Start suspended, after a successful execve: the child is traced by this
-// thread and stops at the post-exec SIGTRAP, before the program's first
-// instruction. There we give it back its signal mask, queue a SIGSTOP and
-// detach (suppressing the SIGTRAP): the child goes straight from the ptrace
-// stop into an ordinary stop, and no thread of ours stays its tracer, so any
-// thread can resume it with SIGCONT.
-void park_before_first_instruction(const Cloned& c, std::uint64_t mask, const std::string& program) {
+// Start suspended, after a successful execve: the child was traced by this
+// (the tracer) thread and stops at the post-exec SIGTRAP, before the
+// program's first instruction. That stop *is* the first suspension of the
+// Task: the tracer keeps it, and the last Task::resume() gives the child its
+// signal mask back and detaches, suppressing the SIGTRAP.
+std::unique_ptr<linux_trace::Suspension> await_exec_stop(const Cloned& c, std::uint64_t mask,
+                                                         const std::string& program) {
   siginfo_t info{};
   int rc;
   do {
@@ -174,27 +175,56 @@ void park_before_first_instruction(const Cloned& c, std::uint64_t mask, const st
     rc = linux_sys::waitid_pidfd(c.pidfd.get(), &info, WSTOPPED | WEXITED);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) throw Error(errno, Step::await_exec_stop, program);
-  if (info.si_code != CLD_TRAPPED && info.si_code != CLD_STOPPED) {
+  if (info.si_code != CLD_TRAPPED) {
     throw Error(ECHILD, Step::await_exec_stop, program,
                 "child ended right after execve: " + linux_spawn::to_exit_status(info).to_string());
   }
-  auto fail = [&](const char* what) {
-    const int error = errno;
-    linux_sys::pidfd_send_signal(c.pidfd.get(), SIGKILL);
-    ::ptrace(PTRACE_DETACH, c.pid, nullptr, nullptr);
-    int ignored;
-    linux_spawn::reap(c.pidfd.get(), true, ignored);
-    throw Error(error, Step::await_exec_stop, program, what);
-  };
-  if (::ptrace(PTRACE_SETSIGMASK, c.pid, reinterpret_cast<void*>(linux_sys::kKernelSigsetSize), &mask) != 0) fail("PTRACE_SETSIGMASK");
-  if (linux_sys::pidfd_send_signal(c.pidfd.get(), SIGSTOP) != 0) fail("SIGSTOP");
-  if (::ptrace(PTRACE_DETACH, c.pid, nullptr, nullptr) != 0) fail("PTRACE_DETACH");
+  auto s = std::make_unique<linux_trace::Suspension>();
+  s->pid = c.pid;
+  s->pidfd = c.pidfd.get();
+  s->leader_is_child = true;
+  s->threads[c.pid];
+  s->from_exec = true;
+  s->exec_mask = mask;
+  linux_trace::adopt(*s);
+  return s;
+}
+
+// clone + the child's report: returns a child that has exec'd, or reaps the
+// child and throws what it reported.
+Cloned launch(ChildContext& ctx, ChildReport& report, const std::string& program) {
+  Cloned c = clone_child(ctx, program);
+  if (!c.pidfd && !report.failed) {
+    // Fallback path, and the child got past sending its pidfd without the
+    // message arriving: only a broken socket could do that.
+    report.failed = true;
+    report.step = Step::receive_pidfd;
+    report.error = EPROTO;
+  }
+  if (report.failed) {
+    reap_failed(c);
+    throw Error(report.error, report.step, program);
+  }
+  if (report.step != Step::execve) {
+    // The child died (a signal, or a hook called _exit) before execve.
+    auto status = reap_failed(c);
+    std::string how = status ? status->to_string() : std::string("unknown status");
+    throw Error(ECANCELED, Step::child_died, program, std::string("during ") + to_string(report.step) + ": " + how);
+  }
+  return c;
+}
+
+std::uint64_t current_signal_mask() {
+  std::uint64_t mask = 0;
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, linux_sys::kKernelSigsetSize);
+  return mask;
 }
 
 struct Spawned {
   Child child;
   UniqueFd task_pidfd;
   pid_t pid;
+  std::unique_ptr<linux_trace::Suspension> suspension;
 };
 
 Spawned spawn_linux(const Command& cmd, bool want_task) {
@@ -212,25 +242,19 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   ctx.report = &report;
   ctx.scratch = &scratch;
 
-  Cloned c = clone_child(ctx, program);
-  if (!c.pidfd && !report.failed) {
-    // Fallback path and the child sent nothing although it got past that
-    // step: cannot happen unless the socket failed; treat as a failure.
-    report.failed = true;
-    report.step = Step::receive_pidfd;
-    report.error = EPROTO;
+  Cloned c;
+  std::unique_ptr<linux_trace::Suspension> suspension;
+  if (plan.traceme) {
+    // The thread that clones becomes the child's tracer: do it on the tracer
+    // thread, which keeps the post-exec stop as the Task's first suspension.
+    const std::uint64_t mask = current_signal_mask();
+    linux_trace::run_on_tracer([&] {
+      c = launch(ctx, report, program);
+      suspension = await_exec_stop(c, mask, program);
+    });
+  } else {
+    c = launch(ctx, report, program);
   }
-  if (report.failed) {
-    reap_failed(c);
-    throw Error(report.error, report.step, program);
-  }
-  if (report.step != Step::execve) {
-    // The child died (a signal, or a hook called _exit) before execve.
-    auto status = reap_failed(c);
-    std::string how = status ? status->to_string() : std::string("unknown status");
-    throw Error(ECANCELED, Step::child_died, program, std::string("during ") + to_string(report.step) + ": " + how);
-  }
-  if (plan.traceme) park_before_first_instruction(c, ctx.parent_mask, program);
 
   UniqueFd task_fd;
   if (want_task) {
@@ -244,7 +268,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   }
   return Spawned{Child(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
                        std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2])),
-                 std::move(task_fd), c.pid};
+                 std::move(task_fd), c.pid, std::move(suspension)};
 }
 
 }  // namespace
@@ -253,8 +277,12 @@ Child Command::spawn() const { return std::move(spawn_linux(*this, false).child)
 
 std::pair<Child, Task> Command::spawn_with_task() const {
   Spawned s = spawn_linux(*this, true);
-  const int suspensions = get_start_suspended() ? 1 : 0;
-  return {std::move(s.child), Task(std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid, suspensions))};
+  auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid);
+  if (s.suspension) {
+    impl->suspend_count = 1;
+    impl->suspension = std::move(s.suspension);
+  }
+  return {std::move(s.child), Task(std::move(impl))};
 }
 
 }  // namespace taskport

@@ -1,22 +1,45 @@
-// The Linux Task: a pidfd plus the suspension count.
+// The Linux Task: a pidfd, lazily opened /proc handles, and the suspension
+// state. One struct so that each concern's .cpp (memory, regions, threads,
+// info, suspension) works on the same object.
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <memory>
 #include <mutex>
 
+#include "linux/suspension.hpp"
 #include "taskport/task.hpp"
 #include "taskport/unique_fd.hpp"
 
 namespace taskport {
 
 struct Task::Impl {
-  Impl(UniqueFd fd, pid_t p, int suspensions) noexcept : pidfd(std::move(fd)), pid(p), suspend_count(suspensions) {}
+  Impl(UniqueFd fd, pid_t p) noexcept : pidfd(std::move(fd)), pid(p) {}
 
   UniqueFd pidfd;
   pid_t pid;
-  std::mutex mutex;  // guards suspend_count; Task methods run on any thread
-  int suspend_count;
+
+  // /proc/<pid> as a directory fd, opened once and proven to name this task
+  // (see proc_access.hpp); files are opened relative to it, so a recycled pid
+  // can never redirect them. Guarded by proc_mutex.
+  mutable std::mutex proc_mutex;
+  mutable UniqueFd proc_dir;
+  // /proc/<pid>/mem, opened O_RDWR on first need (writes, or reads when
+  // process_vm_* is refused); or handed over by a rendezvous. Guarded by
+  // proc_mutex for opening; pread/pwrite on it need no lock.
+  mutable UniqueFd mem_fd;
+  // Set once process_vm_readv was refused (EPERM from seccomp, ENOSYS) while
+  // /proc/<pid>/mem works: later reads go straight to the mem fd.
+  mutable std::atomic<bool> use_mem_fd{false};
+
+  // Counted suspension (tracer.hpp). Guarded by suspend_mutex.
+  mutable std::mutex suspend_mutex;
+  int suspend_count = 0;
+  std::unique_ptr<linux_trace::Suspension> suspension;
+
+  ~Impl();
 };
 
 }  // namespace taskport

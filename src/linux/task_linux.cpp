@@ -1,26 +1,36 @@
+// The Linux Task: identity (pidfd), signals, and counted suspension through
+// the tracer thread. Memory, regions, threads and usage live in their own
+// task_*_linux.cpp files.
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 
+#include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
+#include "linux/tracer.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
-namespace {
-std::string task_name(pid_t pid) { return "task " + std::to_string(pid); }
-}  // namespace
+
+using linux_proc::task_name;
+
+Task::Impl::~Impl() {
+  // The target is always restored: a task left suspended would stay frozen
+  // with nobody left to resume it.
+  if (!suspension) return;
+  try {
+    linux_trace::run_on_tracer([this] { linux_trace::release(std::move(suspension)); });
+  } catch (...) {
+    // The tracer thread could not be reached (no thread in a forked child):
+    // the tracer of these threads is gone with it, which detaches them.
+  }
+}
 
 Task::Task(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 Task::Task(Task&&) noexcept = default;
 Task& Task::operator=(Task&&) noexcept = default;
-
-Task::~Task() {
-  if (!impl_) return;
-  // The target is always restored: a task left suspended would stay frozen
-  // with nobody left to resume it.
-  if (impl_->suspend_count > 0) linux_sys::pidfd_send_signal(impl_->pidfd.get(), SIGCONT);
-}
+Task::~Task() = default;
 
 Task::native_handle_type Task::native_handle() const noexcept { return impl_->pidfd.get(); }
 pid_t Task::pid() const noexcept { return impl_->pid; }
@@ -43,18 +53,38 @@ void Task::signal(int sig) {
   }
 }
 
+void Task::suspend() {
+  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
+  if (impl_->suspend_count == 0) {
+    linux_trace::run_on_tracer([this] { impl_->suspension = linux_trace::suspend_all(*impl_); });
+  }
+  ++impl_->suspend_count;
+}
+
 void Task::resume() {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
-  if (impl_->suspend_count == 1 && linux_sys::pidfd_send_signal(impl_->pidfd.get(), SIGCONT) != 0) {
-    throw Error(errno, Step::resume, task_name(impl_->pid));
+  if (impl_->suspend_count == 1) {
+    linux_trace::run_on_tracer([this] { linux_trace::release(std::move(impl_->suspension)); });
   }
   --impl_->suspend_count;
 }
 
 int Task::suspend_count() const {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   return impl_->suspend_count;
 }
+
+#if defined(__x86_64__) || defined(__aarch64__)
+Registers Task::registers(pid_t tid) const {
+  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
+  if (impl_->suspend_count == 0 || !impl_->suspension) {
+    throw Error(EBUSY, Step::read_registers, task_name(impl_->pid), "the task must be suspended to read registers");
+  }
+  Registers regs{};
+  linux_trace::run_on_tracer([&] { regs = linux_trace::get_registers(*impl_->suspension, tid); });
+  return regs;
+}
+#endif
 
 }  // namespace taskport

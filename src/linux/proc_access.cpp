@@ -1,0 +1,153 @@
+#include "linux/proc_access.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+namespace taskport::linux_proc {
+namespace {
+
+// The value after "Key:" in a /proc status-style file, if present.
+std::optional<std::string> status_field(const std::string& text, const char* key) {
+  const std::string k = std::string("\n") + key + ":";
+  size_t at = ("\n" + text).find(k);
+  if (at == std::string::npos) return std::nullopt;
+  at += k.size() - 1;  // position in `text` (the added "\n" shifts by one)
+  size_t end = text.find('\n', at);
+  std::string value = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  const size_t first = value.find_first_not_of(" \t");
+  return first == std::string::npos ? std::string() : value.substr(first);
+}
+
+// Reads to EOF; returns 0 or the errno of the failed read.
+int slurp(int fd, std::string& out) {
+  out.clear();
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      return 0;
+    } else if (errno != EINTR) {
+      return errno;
+    }
+  }
+}
+
+std::string read_file(const char* path) {
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  std::string out;
+  if (!fd || slurp(fd.get(), out) != 0) return std::string();
+  return out;
+}
+
+bool have_cap_sys_ptrace(const std::string& self_status) {
+  constexpr int kCapSysPtrace = 19;
+  auto eff = status_field(self_status, "CapEff");
+  if (!eff) return false;
+  const unsigned long long caps = std::strtoull(eff->c_str(), nullptr, 16);
+  return (caps >> kCapSysPtrace) & 1ULL;
+}
+
+// Why the kernel refused: the facts that decide ptrace access (uids,
+// dumpable, CAP_SYS_PTRACE, Yama) and our own seccomp state.
+std::string explain_refusal(const Task::Impl& task) {
+  const std::string self = read_file("/proc/self/status");
+  const std::string proc = "/proc/" + std::to_string(task.pid);
+  const std::string target = read_file((proc + "/status").c_str());
+  std::string why;
+  auto add = [&](const std::string& s) {
+    if (!why.empty()) why += "; ";
+    why += s;
+  };
+
+  const uid_t our_uid = ::geteuid();
+  std::optional<long> target_uid;
+  if (auto uids = status_field(target, "Uid")) target_uid = std::strtol(uids->c_str(), nullptr, 10);
+  if (target_uid && *target_uid != static_cast<long>(our_uid)) {
+    add("the task runs as uid " + std::to_string(*target_uid) + ", this process as uid " + std::to_string(our_uid));
+  }
+  // A non-dumpable task's /proc/<pid> belongs to root whatever its uid.
+  struct stat st {};
+  if (target_uid && *target_uid != 0 && ::stat(proc.c_str(), &st) == 0 && st.st_uid == 0) {
+    add("the task is not dumpable (it called prctl(PR_SET_DUMPABLE, 0), or changed credentials or exec'd a setuid "
+        "program)");
+  }
+  const bool cap = have_cap_sys_ptrace(self);
+  if (!cap) add("this process lacks CAP_SYS_PTRACE");
+  if (auto seccomp = status_field(self, "Seccomp"); seccomp && *seccomp != "0") {
+    add("a seccomp filter is active in this process (container runtimes often refuse process_vm_readv and ptrace)");
+  }
+  const std::string yama = read_file("/proc/sys/kernel/yama/ptrace_scope");
+  if (!yama.empty() && yama[0] != '0') add("Yama ptrace_scope is " + yama.substr(0, 1));
+  if (why.empty()) why = "the kernel's ptrace access check refused";
+  why +=
+      " — to help: run as the task's user with the task dumpable, grant CAP_SYS_PTRACE (containers: "
+      "--cap-add=SYS_PTRACE), or have the task hand over its own handle (taskport rendezvous)";
+  return why;
+}
+
+}  // namespace
+
+std::string task_name(pid_t pid) { return "task " + std::to_string(pid); }
+
+bool reaped(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+int proc_dir(const Task::Impl& task, Step step) {
+  std::lock_guard<std::mutex> lock(task.proc_mutex);
+  if (task.proc_dir) return task.proc_dir.get();
+  const std::string path = "/proc/" + std::to_string(task.pid);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || reaped(task.pidfd.get())) {
+    throw Error(ESRCH, step, task_name(task.pid), "the task has exited and been reaped");
+  }
+  task.proc_dir = std::move(fd);
+  return task.proc_dir.get();
+}
+
+int open_proc_file(const Task::Impl& task, const char* name, int flags, Step step) {
+  return ::openat(proc_dir(task, step), name, flags | O_CLOEXEC);
+}
+
+bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& out, Step step) {
+  UniqueFd fd(open_proc_file(task, name, O_RDONLY, step));
+  const int error = fd ? slurp(fd.get(), out) : errno;
+  if (error == 0) return true;
+  if (error == EACCES || error == EPERM) return false;
+  throw access_error(task, error, step, std::string("/proc/") + std::to_string(task.pid) + "/" + name);
+}
+
+std::string read_proc_file(const Task::Impl& task, const char* name, Step step) {
+  std::string out;
+  if (!try_read_proc_file(task, name, out, step)) {
+    throw access_error(task, EACCES, step, std::string("/proc/") + std::to_string(task.pid) + "/" + name);
+  }
+  return out;
+}
+
+Error access_error(const Task::Impl& task, int error, Step step, const std::string& what) {
+  std::string detail = what;
+  if (error == EPERM || error == EACCES) {
+    detail += ": " + explain_refusal(task);
+  } else if (error == ESRCH || error == ENOENT) {
+    error = ESRCH;
+    detail += ": the task has exited";
+  }
+  return Error(error, step, task_name(task.pid), detail);
+}
+
+}  // namespace taskport::linux_proc

@@ -1,0 +1,49 @@
+// Access to /proc/<pid> that cannot be redirected by pid reuse, and errors
+// that explain why access was refused.
+//
+// The kernel fact relied on: a pid is only recycled after the process has
+// been reaped, and a pidfd polls POLLHUP once its process is reaped. So a
+// pid-based call (process_vm_readv, open("/proc/<pid>/…")) whose result is
+// followed by a check that the pidfd is *not yet* POLLHUP reached the right
+// process. A /proc/<pid> directory fd, once verified, stays bound to that
+// process (lookups fail with ESRCH/ENOENT after it is gone).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "linux/task_impl.hpp"
+#include "taskport/error.hpp"
+
+namespace taskport::linux_proc {
+
+// True once the process the pidfd names has been reaped (its pid may now
+// belong to another process). One poll(2).
+bool reaped(int pidfd);
+
+// The verified /proc/<pid> directory fd of the task (opened on first call).
+// Throws Error(ESRCH, step) if the task is gone.
+int proc_dir(const Task::Impl& task, Step step);
+
+// Opens /proc/<pid>/<name> relative to proc_dir. Returns -1 with errno set.
+int open_proc_file(const Task::Impl& task, const char* name, int flags, Step step);
+
+// Reads the whole of /proc/<pid>/<name>. Throws Error(errno, step, …) with
+// an explanation on failure.
+std::string read_proc_file(const Task::Impl& task, const char* name, Step step);
+
+// Like read_proc_file, but returns false instead of throwing on EACCES/EPERM
+// (for optional data such as /proc/<pid>/io).
+bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& out, Step step);
+
+// Builds the Error for a refused or failed access to the task: for EPERM and
+// EACCES the detail says why (other uid, target not dumpable, no
+// CAP_SYS_PTRACE, seccomp, Yama) and what would help; for ESRCH that the task
+// has exited. `what` names the call, e.g. "process_vm_readv 0x1000+8".
+Error access_error(const Task::Impl& task, int error, Step step, const std::string& what);
+
+// "task <pid>": the program name used in errors about a task.
+std::string task_name(pid_t pid);
+
+}  // namespace taskport::linux_proc

@@ -1,0 +1,310 @@
+#include "linux/tracer.hpp"
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "linux/proc_access.hpp"
+#include "linux/sys.hpp"
+
+namespace taskport::linux_trace {
+namespace {
+
+// A thread that does not reach its stop within this time (e.g. stuck in an
+// uninterruptible sleep) fails the suspend instead of hanging the caller.
+constexpr auto kStopTimeout = std::chrono::seconds(5);
+// While anything is suspended, the tracer looks this often for threads of
+// suspended tasks that exited: a traced thread stays a zombie until its
+// tracer reaps it, and would keep the whole process from being reaped.
+constexpr auto kExitScanInterval = std::chrono::milliseconds(20);
+
+class Tracer {
+ public:
+  void run(const std::function<void()>& job) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (std::this_thread::get_id() == thread_id_ && owner_ == ::getpid()) {
+      lock.unlock();
+      job();
+      return;
+    }
+    Pending pending{&job, false, nullptr};
+    start_locked();
+    queue_.push_back(&pending);
+    wake_.notify_one();
+    done_.wait(lock, [&] { return pending.finished; });
+    if (pending.error) std::rethrow_exception(pending.error);
+  }
+
+  // Tracer thread only.
+  void watch(Suspension* s) { active_.insert(s); }
+  void unwatch(Suspension* s) { active_.erase(s); }
+
+ private:
+  struct Pending {
+    const std::function<void()>* job;
+    bool finished = false;
+    std::exception_ptr error;
+  };
+
+  void start_locked() {
+    // After fork() the child process has this object but not the thread.
+    if (owner_ == ::getpid()) return;
+    owner_ = ::getpid();
+    queue_.clear();
+    active_.clear();
+    // The thread runs with every signal blocked: process-directed signals
+    // must go to the application's threads, never run a handler here.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    std::thread t([this] { loop(); });
+    thread_id_ = t.get_id();
+    t.detach();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+
+  void loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      if (active_.empty()) {
+        wake_.wait(lock, [&] { return !queue_.empty(); });
+      } else {
+        wake_.wait_for(lock, kExitScanInterval, [&] { return !queue_.empty(); });
+      }
+      while (!queue_.empty()) {
+        Pending* p = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        try {
+          (*p->job)();
+        } catch (...) {
+          p->error = std::current_exception();
+        }
+        lock.lock();
+        p->finished = true;
+        done_.notify_all();
+      }
+      lock.unlock();
+      for (Suspension* s : active_) reap_exited_threads(*s);
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::deque<Pending*> queue_;
+  std::set<Suspension*> active_;  // tracer thread only
+  pid_t owner_ = 0;
+  std::thread::id thread_id_;
+
+ public:
+  static void reap_exited_threads(Suspension& s);
+};
+
+// Never destroyed: the detached thread may run until the process exits.
+Tracer& tracer() {
+  alignas(Tracer) static unsigned char storage[sizeof(Tracer)];
+  static Tracer* instance = new (storage) Tracer();
+  return *instance;
+}
+
+long ptrace_raw(long request, pid_t tid, long addr, long data) {
+  return ::syscall(SYS_ptrace, request, tid, addr, data);
+}
+
+// A traced thread that exited is a zombie only its tracer can reap. The main
+// thread of our own child is left alone: its exit status belongs to Child.
+bool reap_if_exited(const Suspension& s, pid_t tid) {
+  if (tid == s.pid && s.leader_is_child) return false;
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(tid), &info, WEXITED | WNOHANG | __WALL) != 0) return errno == ECHILD;
+  return info.si_pid != 0;
+}
+
+void Tracer::reap_exited_threads(Suspension& s) {
+  for (auto it = s.threads.begin(); it != s.threads.end();) {
+    it = reap_if_exited(s, it->first) ? s.threads.erase(it) : std::next(it);
+  }
+}
+
+std::vector<pid_t> list_threads(const Task::Impl& task) {
+  const int dir = linux_proc::open_proc_file(task, "task", O_RDONLY | O_DIRECTORY, Step::suspend);
+  if (dir < 0) throw linux_proc::access_error(task, errno, Step::suspend, "/proc/<pid>/task");
+  DIR* d = ::fdopendir(dir);
+  if (d == nullptr) {
+    const int error = errno;
+    ::close(dir);
+    throw linux_proc::access_error(task, error, Step::suspend, "/proc/<pid>/task");
+  }
+  std::vector<pid_t> tids;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') tids.push_back(static_cast<pid_t>(std::atol(e->d_name)));
+  }
+  ::closedir(d);
+  return tids;
+}
+
+// Waits for the ptrace stop of a just-interrupted thread. Returns false if
+// the thread exited instead. Records a signal-delivery stop's signal so that
+// release() can deliver it: suspending must not steal the target's signals.
+bool wait_for_stop(Suspension& s, pid_t tid) {
+  const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
+  auto nap = std::chrono::microseconds(5);
+  while (true) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL) != 0) {
+      if (errno == EINTR) continue;
+      return false;  // ECHILD: no longer traced by us (it exited)
+    }
+    if (info.si_pid != 0) {
+      const int sig = info.si_status & 0xff;
+      const int event = info.si_status >> 8;
+      // Event stops (the interrupt, or a group stop) carry no signal to
+      // deliver; a signal-delivery stop carries the signal being delivered.
+      if (event == 0 && sig != SIGTRAP) s.threads[tid].pending_signal = sig;
+      return true;
+    }
+    if (reap_if_exited(s, tid)) return false;
+    if (tid == s.pid && linux_proc::reaped(s.pidfd)) return false;
+    if (std::chrono::steady_clock::now() > deadline) {
+      errno = ETIMEDOUT;
+      throw errno;
+    }
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::microseconds(1000));
+  }
+}
+
+bool thread_exited(const Task::Impl& task, pid_t tid) {
+  const int saved = errno;
+  std::string stat;
+  const std::string name = "task/" + std::to_string(tid) + "/stat";
+  bool exited = true;
+  try {
+    if (linux_proc::try_read_proc_file(task, name.c_str(), stat, Step::suspend)) {
+      const size_t close = stat.rfind(')');
+      exited = close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z' ||
+               stat[close + 2] == 'X';
+    } else {
+      exited = false;  // readable only with access we lack: a real refusal
+    }
+  } catch (const Error&) {
+    exited = true;  // gone
+  }
+  errno = saved;
+  return exited;
+}
+
+bool is_our_child(const Task::Impl& task) {
+  std::string stat;
+  if (!linux_proc::try_read_proc_file(task, "stat", stat, Step::suspend)) return false;
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return false;
+  // ") S ppid ..."
+  return std::atol(stat.c_str() + close + 4) == ::getpid();
+}
+
+}  // namespace
+
+void run_on_tracer(const std::function<void()>& job) { tracer().run(job); }
+
+void adopt(Suspension& s) { tracer().watch(&s); }
+
+std::unique_ptr<Suspension> suspend_all(const Task::Impl& task) {
+  auto s = std::make_unique<Suspension>();
+  s->pid = task.pid;
+  s->pidfd = task.pidfd.get();
+  s->leader_is_child = is_our_child(task);
+  std::set<pid_t> gone;
+  try {
+    while (true) {
+      std::vector<pid_t> fresh;
+      for (pid_t tid : list_threads(task)) {
+        if (s->threads.count(tid) == 0 && gone.count(tid) == 0) fresh.push_back(tid);
+      }
+      if (fresh.empty()) break;
+      for (pid_t tid : fresh) {
+        if (ptrace_raw(PTRACE_SEIZE, tid, 0, 0) != 0) {
+          // ESRCH: exited between the listing and now. EPERM is also what
+          // the kernel answers for a thread that has exited but is still
+          // listed (exit_state set); only a live thread's EPERM is a refusal.
+          if (errno == ESRCH || (errno == EPERM && thread_exited(task, tid))) {
+            gone.insert(tid);
+            continue;
+          }
+          throw errno;
+        }
+        s->threads[tid];
+        if (ptrace_raw(PTRACE_INTERRUPT, tid, 0, 0) != 0 && errno != ESRCH) throw errno;
+      }
+      for (pid_t tid : fresh) {
+        if (s->threads.count(tid) != 0 && !wait_for_stop(*s, tid)) {
+          s->threads.erase(tid);
+          gone.insert(tid);
+        }
+      }
+    }
+  } catch (int error) {
+    release(std::move(s));
+    throw linux_proc::access_error(task, error, Step::suspend, "PTRACE_SEIZE/PTRACE_INTERRUPT");
+  }
+  if (s->threads.empty()) {
+    throw Error(ESRCH, Step::suspend, linux_proc::task_name(task.pid), "the task has exited");
+  }
+  tracer().watch(s.get());
+  return s;
+}
+
+void release(std::unique_ptr<Suspension> s) noexcept {
+  if (!s) return;
+  tracer().unwatch(s.get());
+  for (const auto& [tid, thread] : s->threads) {
+    if (s->from_exec && tid == s->pid) {
+      ptrace_raw(PTRACE_SETSIGMASK, tid, static_cast<long>(linux_sys::kKernelSigsetSize),
+                 reinterpret_cast<long>(&s->exec_mask));
+    }
+    // Detaching lets the thread run; a signal intercepted while stopping is
+    // delivered now, as if it had never been caught.
+    if (ptrace_raw(PTRACE_DETACH, tid, 0, thread.pending_signal) != 0) reap_if_exited(*s, tid);
+  }
+}
+
+#if defined(__x86_64__) || defined(__aarch64__)
+Registers get_registers(const Suspension& s, pid_t tid) {
+  if (s.threads.count(tid) == 0) {
+    throw Error(ESRCH, Step::read_registers, linux_proc::task_name(s.pid),
+                "thread " + std::to_string(tid) + " is not a stopped thread of this task");
+  }
+  Registers regs{};
+  iovec iov{&regs, sizeof regs};
+  if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) {
+    throw Error(errno, Step::read_registers, linux_proc::task_name(s.pid), "PTRACE_GETREGSET thread " + std::to_string(tid));
+  }
+  if (iov.iov_len != sizeof regs) {
+    throw Error(EIO, Step::read_registers, linux_proc::task_name(s.pid), "unexpected NT_PRSTATUS size");
+  }
+  return regs;
+}
+#endif
+
+}  // namespace taskport::linux_trace
