@@ -14,9 +14,12 @@ namespace taskport {
 
 // A child started by Command::spawn or Command::spawn_with_task.
 //
-// Identity: Child holds a pidfd (Linux) taken from the clone itself, so every
-// signal and wait names exactly this process; after the child is reaped no
-// call ever reaches a process by pid again (signal() then throws ESRCH).
+// Identity: on Linux, Child holds a pidfd taken from the clone itself, so
+// every signal and wait names exactly this process; after the child is reaped
+// no call ever reaches a process by pid again (signal() then throws ESRCH).
+// On macOS (no pidfd) Child holds a kqueue watching the pid (EVFILT_PROC,
+// NOTE_EXIT) and signals by pid only while the child is unreaped — an
+// unreaped child's pid cannot be reused.
 //
 // Thread-safety: like a std::fstream, one Child is used by one thread at a
 // time. Different Child objects are independent.
@@ -38,9 +41,14 @@ class Child {
   ~Child();
 
   pid_t pid() const noexcept { return pid_; }
-  // The pidfd: readable (POLLIN) once the child has exited; usable in
-  // poll/epoll. Owned by the Child.
-  int pidfd() const noexcept { return pidfd_.get(); }
+  // Readable (POLLIN) once the child has exited; usable in poll/epoll/kqueue.
+  // Linux: the pidfd. macOS: a kqueue with an EVFILT_PROC/NOTE_EXIT filter.
+  // Owned by the Child.
+  int exit_fd() const noexcept { return handle_.get(); }
+#if defined(__linux__)
+  // The pidfd (Linux): names exactly this process. Owned by the Child.
+  int pidfd() const noexcept { return handle_.get(); }
+#endif
   const std::string& program() const noexcept { return program_; }
 
   // The parent's ends of Stdio::piped() streams; invalid otherwise. Move out
@@ -72,14 +80,14 @@ class Child {
   // The status once reaped.
   const std::optional<ExitStatus>& status() const noexcept { return status_; }
 
-  // Used by the platform spawn code.
-  Child(pid_t pid, UniqueFd pidfd, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept;
+  // Used by the platform spawn code; `handle` is what exit_fd() returns.
+  Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept;
 
  private:
   void release() noexcept;
 
   pid_t pid_ = -1;
-  UniqueFd pidfd_;
+  UniqueFd handle_;
   std::string program_;
   UniqueFd stdin_, stdout_, stderr_;
   std::optional<ExitStatus> status_;

@@ -15,9 +15,9 @@ namespace taskport {
 
 using linux_spawn::reap;
 
-Child::Child(pid_t pid, UniqueFd pidfd, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept
+Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept
     : pid_(pid),
-      pidfd_(std::move(pidfd)),
+      handle_(std::move(handle)),
       program_(std::move(program)),
       stdin_(std::move(in)),
       stdout_(std::move(out)),
@@ -25,7 +25,7 @@ Child::Child(pid_t pid, UniqueFd pidfd, std::string program, UniqueFd in, Unique
 
 Child::Child(Child&& other) noexcept
     : pid_(other.pid_),
-      pidfd_(std::move(other.pidfd_)),
+      handle_(std::move(other.handle_)),
       program_(std::move(other.program_)),
       stdin_(std::move(other.stdin_)),
       stdout_(std::move(other.stdout_)),
@@ -37,7 +37,7 @@ Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
     release();
     pid_ = other.pid_;
-    pidfd_ = std::move(other.pidfd_);
+    handle_ = std::move(other.handle_);
     program_ = std::move(other.program_);
     stdin_ = std::move(other.stdin_);
     stdout_ = std::move(other.stdout_);
@@ -54,18 +54,18 @@ void Child::release() noexcept {
   stdin_.reset();
   stdout_.reset();
   stderr_.reset();
-  if (status_ || !pidfd_) return;
-  if (kill_on_drop_) linux_sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
+  if (status_ || !handle_) return;
+  if (kill_on_drop_) linux_sys::pidfd_send_signal(handle_.get(), SIGKILL);
   int err = 0;
-  if (reap(pidfd_.get(), false, err) || err != 0) return;
-  linux_spawn::reap_in_background(std::move(pidfd_));
+  if (reap(handle_.get(), false, err) || err != 0) return;
+  linux_spawn::reap_in_background(std::move(handle_));
 }
 
 ExitStatus Child::wait() {
   if (status_) return *status_;
   stdin_.reset();
   int err = 0;
-  auto status = reap(pidfd_.get(), true, err);
+  auto status = reap(handle_.get(), true, err);
   if (!status) throw Error(err, Step::wait, program_);
   status_ = status;
   return *status_;
@@ -74,7 +74,7 @@ ExitStatus Child::wait() {
 std::optional<ExitStatus> Child::try_wait() {
   if (status_) return status_;
   int err = 0;
-  auto status = reap(pidfd_.get(), false, err);
+  auto status = reap(handle_.get(), false, err);
   if (err != 0) throw Error(err, Step::wait, program_);
   status_ = status;
   return status_;
@@ -88,7 +88,7 @@ std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
     const auto left = std::max(deadline - clock::now(), clock::duration(0));
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
     const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    pollfd p{pidfd_.get(), POLLIN, 0};
+    pollfd p{handle_.get(), POLLIN, 0};
     const int rc = ::ppoll(&p, 1, &ts, nullptr);
     if (rc < 0 && errno != EINTR) throw Error(errno, Step::poll, program_);
     if (rc > 0) return try_wait();
@@ -98,7 +98,7 @@ std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
 
 void Child::signal(int sig) {
   if (status_) throw Error(ESRCH, Step::send_signal, program_, "child already reaped");
-  if (linux_sys::pidfd_send_signal(pidfd_.get(), sig) != 0) throw Error(errno, Step::send_signal, program_);
+  if (linux_sys::pidfd_send_signal(handle_.get(), sig) != 0) throw Error(errno, Step::send_signal, program_);
 }
 
 void Child::kill() {
