@@ -55,6 +55,12 @@ JsonObject& JsonObject::field(const std::string& k, const JsonObject& value) {
   return *this;
 }
 
+JsonObject& JsonObject::raw_field(const std::string& k, const std::string& json) {
+  key(k);
+  body_ += json;
+  return *this;
+}
+
 JsonObject& JsonObject::null_field(const std::string& k) {
   key(k);
   body_ += "null";

@@ -14,6 +14,8 @@ class JsonObject {
   JsonObject& field(const std::string& key, bool value);
   JsonObject& field(const std::string& key, const JsonObject& value);
   JsonObject& null_field(const std::string& key);
+  // `json` must already be valid JSON (an array built by the caller).
+  JsonObject& raw_field(const std::string& key, const std::string& json);
   std::string str() const { return "{" + body_ + "}"; }
 
  private:

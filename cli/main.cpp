@@ -2,8 +2,9 @@
 //
 //   taskport run [--suspended] [--json] -- PROGRAM [ARGS...]
 //
-// Spawns PROGRAM with a task handle, shows what the handle shows, resumes it
-// if it was started suspended, waits, and reports the exit status. Exits with
+// Spawns PROGRAM with a task handle, shows what the handle shows (identity,
+// registers, a memory sample, usage, threads, regions), resumes it if it was
+// started suspended, waits, and reports the exit status. Exits with
 // the child's exit code (128 + signal if a signal killed it).
 #include <signal.h>
 
@@ -17,6 +18,7 @@
 
 #include "handle_info.hpp"
 #include "json.hpp"
+#include "snapshot.hpp"
 
 namespace {
 
@@ -71,11 +73,16 @@ int run(const Options& opt) {
   cmd.start_suspended(opt.suspended);
 
   auto [child, task] = cmd.spawn_with_task();
-  const taskport_cli::HandleInfo at_spawn = taskport_cli::describe(task);
+  // Suspended: the snapshot shows the program before its first instruction.
+  // Otherwise it is taken right after execve, with the task briefly suspended.
+  const taskport_cli::Snapshot snap = taskport_cli::take_snapshot(task);
+  const taskport_cli::HandleInfo& at_spawn = snap.handle;
   if (!opt.json) {
     std::printf("spawned     %s\n", opt.argv[0].c_str());
     std::printf("pid         %d\n", child.pid());
-    print_handle(opt.suspended ? "task (suspended before its first instruction):" : "task:", at_spawn);
+    print_handle(opt.suspended ? "task (suspended before its first instruction):" : "task (right after execve):",
+                 at_spawn);
+    taskport_cli::print_snapshot(snap);
   }
   if (opt.suspended) task.resume();
   const taskport::ExitStatus status = child.wait();
@@ -89,6 +96,7 @@ int run(const Options& opt) {
         .field("pid", static_cast<long long>(child.pid()))
         .field("suspended", opt.suspended)
         .field("handle", handle_json(at_spawn))
+        .field("snapshot", taskport_cli::snapshot_json(snap))
         .field("exit", exit);
     std::printf("%s\n", out.str().c_str());
   } else {
