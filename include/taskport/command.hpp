@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -73,16 +74,51 @@ class Command {
 
   // The child stops before the first instruction of the new program; the
   // Task from spawn_with_task() starts it with Task::resume() (any thread).
-  // Implementation (Linux): PTRACE_TRACEME before execve, the post-exec
-  // SIGTRAP stop is turned into a plain SIGSTOP stop and the tracer detaches,
-  // so no thread of the parent stays a tracer. spawn() (without a Task)
-  // rejects this option with EINVAL.
+  // The stop is the Task's first suspension (suspend_count() == 1), so
+  // registers and memory of the untouched image can be read.
+  // Implementation (Linux): the clone is made on taskport's tracer thread
+  // with PTRACE_TRACEME before execve; every signal but SIGTRAP stays blocked
+  // until then (a traced child stops on any signal, which before execve would
+  // deadlock with the vfork wait); the post-exec SIGTRAP stop is kept by the
+  // tracer thread, and the last resume() restores the signal mask and
+  // detaches. While suspended, TracerPid in /proc/<pid>/status names that
+  // thread. Needs ptrace permission for the child (Yama scope 3 refuses).
+  // spawn() (without a Task) rejects this option with EINVAL.
   Command& start_suspended(bool enable = true);
 
   // Adds a hook (see PreExecHook); hooks run in the order added.
   Command& pre_exec(PreExecHook hook);
 
-  // Starts the program. Returns once execve has succeeded in the child;
+  // spawn_with_task() gets the Task from the program itself, after exec:
+  // a small library is injected (preload_library(); LD_PRELOAD on Linux,
+  // DYLD_INSERT_LIBRARIES on macOS) whose initializer, before main, sends
+  // the program's own handle through a Rendezvous (taskport/rendezvous.hpp),
+  // then removes every trace of itself from the environment (its
+  // LD_PRELOAD entry — other entries stay — and the rendezvous variables)
+  // and closes the rendezvous descriptor, so the program's children neither
+  // see nor inherit any of it. For programs that know nothing of taskport
+  // when ptrace access is not to be had (other uid after the program drops
+  // privileges, no CAP_SYS_PTRACE, Yama, seccomp): the Task reads and writes
+  // memory through the handle the program gave.
+  // Cannot work for statically linked programs, setuid/setgid programs
+  // (secure execution ignores LD_PRELOAD) or programs of another
+  // architecture: spawn_with_task() then reports ENOEXEC or EPERM at once
+  // (Step::accept_task), else ETIMEDOUT after preload_timeout(); the child
+  // is killed and reaped before the throw. ENOENT (Step::rendezvous) if the
+  // library is not found.
+  // With start_suspended(): the program waits in the initializer, before
+  // main, while spawn_with_task() suspends it (Task::suspend: needs ptrace
+  // access, like start_suspended() alone); Task::resume() lets it run main.
+  // spawn() (without a Task) rejects this option with EINVAL.
+  Command& task_via_preload(bool enable = true);
+  // How long spawn_with_task() waits for the handle (default 10 s).
+  Command& preload_timeout(std::chrono::milliseconds timeout);
+
+  // Starts the program. Returns once execve in the child is past its point
+  // of no return (the old image is gone; like posix_spawn). The kernel may
+  // still be mapping the new program for a few microseconds: a Task that must
+  // see the complete, not-yet-running image uses start_suspended().
+  // Returns once execve has succeeded in the child;
   // every failure before that (in the parent or in the child) is thrown as
   // Error carrying errno, the Step and the program, and a failed child is
   // reaped before the throw. The Command can be spawned again.
@@ -113,6 +149,8 @@ class Command {
   bool get_new_session() const noexcept { return setsid_; }
   bool get_start_suspended() const noexcept { return suspended_; }
   const std::vector<PreExecHook>& hooks() const noexcept { return hooks_; }
+  bool get_task_via_preload() const noexcept { return via_preload_; }
+  std::chrono::milliseconds get_preload_timeout() const noexcept { return preload_timeout_; }
 
  private:
   std::string program_;
@@ -127,6 +165,8 @@ class Command {
   bool setsid_ = false;
   bool suspended_ = false;
   std::vector<PreExecHook> hooks_;
+  bool via_preload_ = false;
+  std::chrono::milliseconds preload_timeout_{10000};
 };
 
 }  // namespace taskport

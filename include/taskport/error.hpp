@@ -33,7 +33,7 @@ enum class Step {
   pre_exec_hook,    // (child) a user hook returned an error or died
   ptrace_traceme,   // (child) arming start-suspended
   signal_mask,      // (child) restoring the signal mask
-  execve,           // (child) execve of the program (after PATH search)
+  execve,           // (child) execve of the resolved path
   child_died,       // the child died (signal, or _exit in a hook) before execve; errno ECANCELED
   await_exec_stop,  // start-suspended: waiting for the post-exec stop
   wait,             // waitid on the child
@@ -50,6 +50,11 @@ enum class Step {
   read_registers,   // PTRACE_GETREGSET
   read_info,        // /proc/<pid>/status, stat, io
   suspend,          // PTRACE_SEIZE / PTRACE_INTERRUPT of every thread
+  // Rendezvous (taskport/rendezvous.hpp, taskport/fork_with_task.hpp)
+  rendezvous,       // creating the rendezvous, or finding the preload library
+  accept_task,      // waiting for and checking the task handle a child sends
+  send_task,        // (child) sending this process's task handle to its spawner
+  fork,             // fork_with_task: fork itself
 };
 
 const char* to_string(Step step) noexcept;

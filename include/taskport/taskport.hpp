@@ -5,6 +5,8 @@
 #include "taskport/command.hpp"
 #include "taskport/error.hpp"
 #include "taskport/exit_status.hpp"
+#include "taskport/fork_with_task.hpp"
+#include "taskport/rendezvous.hpp"
 #include "taskport/stdio.hpp"
 #include "taskport/task.hpp"
 #include "taskport/unique_fd.hpp"

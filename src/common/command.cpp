@@ -85,4 +85,14 @@ Command& Command::pre_exec(PreExecHook hook) {
   return *this;
 }
 
+Command& Command::task_via_preload(bool enable) {
+  via_preload_ = enable;
+  return *this;
+}
+
+Command& Command::preload_timeout(std::chrono::milliseconds timeout) {
+  preload_timeout_ = timeout;
+  return *this;
+}
+
 }  // namespace taskport

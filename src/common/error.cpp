@@ -34,6 +34,10 @@ const char* to_string(Step step) noexcept {
     case Step::read_registers: return "read registers";
     case Step::read_info: return "read task info";
     case Step::suspend: return "suspend";
+    case Step::rendezvous: return "rendezvous";
+    case Step::accept_task: return "accept task handle from child";
+    case Step::send_task: return "send task handle to spawner";
+    case Step::fork: return "fork";
   }
   return "unknown step";
 }

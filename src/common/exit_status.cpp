@@ -1,6 +1,9 @@
 #include "taskport/exit_status.hpp"
 
+#include <signal.h>
 #include <string.h>
+
+#include <cctype>
 
 namespace taskport {
 
@@ -14,11 +17,27 @@ std::optional<int> ExitStatus::signal() const noexcept {
   return signal_;
 }
 
+namespace {
+// "KILL" for SIGKILL, or empty. glibc has sigabbrev_np; macOS has the
+// lower-case table sys_signame.
+std::string signal_abbrev(int sig) {
+#if defined(__APPLE__)
+  if (sig <= 0 || sig >= NSIG) return std::string();
+  std::string name = sys_signame[sig];
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+#else
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? std::string(abbrev) : std::string();
+#endif
+}
+}  // namespace
+
 std::string ExitStatus::to_string() const {
   if (signal_ == 0) return "exit code " + std::to_string(code_);
-  const char* abbrev = sigabbrev_np(signal_);
+  const std::string abbrev = signal_abbrev(signal_);
   std::string s = "killed by ";
-  s += abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signal_);
+  s += !abbrev.empty() ? "SIG" + abbrev : "signal " + std::to_string(signal_);
   if (core_dumped_) s += " (core dumped)";
   return s;
 }

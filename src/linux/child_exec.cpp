@@ -110,40 +110,18 @@ void run_hooks(ChildContext* c) noexcept {
   }
 }
 
-// execvp's rules over the candidates the parent resolved: skip a candidate
-// that does not exist or is not accessible, remember EACCES, stop at any
-// other error; a file the kernel cannot execute (ENOEXEC) goes to /bin/sh.
+// A file the kernel cannot execute (ENOEXEC: no #! line, not ELF) is run by
+// /bin/sh, as execvp does.
 [[noreturn]] void exec_program(ChildContext* c) noexcept {
   c->report->step = Step::execve;
   ExecPlan* plan = c->plan;
   const long envp = reinterpret_cast<long>(plan->envp);
-  bool saw_eacces = false;
-  int last_error = ENOENT;
-  for (const char* const* path = plan->candidate_ptrs.data(); *path != nullptr; ++path) {
-    sys(SYS_execve, reinterpret_cast<long>(*path), reinterpret_cast<long>(plan->argv.data()), envp);
-    int error = errno;
-    if (error == ENOEXEC) {
-      plan->sh_argv[1] = const_cast<char*>(*path);
-      sys(SYS_execve, reinterpret_cast<long>(plan->sh_argv[0]), reinterpret_cast<long>(plan->sh_argv.data()), envp);
-      fail(c, Step::execve, errno);
-    }
-    switch (error) {
-      case EACCES:
-        saw_eacces = true;
-        last_error = error;
-        break;
-      case ENOENT:
-      case ESTALE:
-      case ENOTDIR:
-      case ENODEV:
-      case ETIMEDOUT:
-        last_error = error;
-        break;
-      default:
-        fail(c, Step::execve, error);
-    }
+  sys(SYS_execve, reinterpret_cast<long>(plan->path.c_str()), reinterpret_cast<long>(plan->argv.data()), envp);
+  if (errno == ENOEXEC) {
+    plan->sh_argv[1] = const_cast<char*>(plan->path.c_str());
+    sys(SYS_execve, reinterpret_cast<long>(plan->sh_argv[0]), reinterpret_cast<long>(plan->sh_argv.data()), envp);
   }
-  fail(c, Step::execve, saw_eacces ? EACCES : last_error);
+  fail(c, Step::execve, errno);
 }
 
 }  // namespace

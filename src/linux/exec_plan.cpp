@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,26 +35,51 @@ std::string search_path(const Command& cmd) {
   return kDefaultPath;
 }
 
-void add_candidates(const Command& cmd, ExecPlan& plan) {
+// execve's view of a candidate: 0 if it could run, else the errno execve
+// would give (EACCES for a directory or a file without execute permission).
+int probe_executable(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  return ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0 ? 0 : errno;
+}
+
+// A name without '/' is searched in PATH here, in the parent, with execvp's
+// rules: candidates that do not exist are skipped, an inaccessible one is
+// remembered (EACCES if nothing else is found), the first runnable one wins.
+// The child then execs exactly that path — one execve, not one per PATH
+// entry. Relative entries (and the empty entry, meaning ".") are resolved
+// against the child's working directory, where execvp would resolve them.
+void resolve_path(const Command& cmd, ExecPlan& plan) {
   const std::string& program = cmd.program();
   if (program.empty()) throw Error(ENOENT, Step::resolve_program, program, "empty program name");
   if (program.find('/') != std::string::npos) {
-    plan.candidates.push_back(program);
+    plan.path = program;
   } else {
-    // An empty PATH element means the current directory: execvp then tries
-    // the bare name, relative to the child's working directory.
     const std::string path = search_path(cmd);
+    const std::string base = cmd.get_current_dir() ? *cmd.get_current_dir() + "/" : std::string();
+    bool saw_eacces = false;
     size_t begin = 0;
-    while (true) {
+    while (plan.path.empty()) {
       const size_t end = std::min(path.find(':', begin), path.size());
       std::string dir = path.substr(begin, end - begin);
-      plan.candidates.push_back(dir.empty() ? program : dir + "/" + program);
+      std::string candidate = dir.empty() ? program : dir + "/" + program;
+      // Checked where the child will look (its working directory), executed
+      // as written (the child has already changed into that directory).
+      const int error = probe_executable(candidate[0] == '/' ? candidate : base + candidate);
+      if (error == 0) {
+        plan.path = std::move(candidate);
+      } else if (error == EACCES) {
+        saw_eacces = true;
+      }
       if (end == path.size()) break;
       begin = end + 1;
     }
+    if (plan.path.empty()) {
+      throw Error(saw_eacces ? EACCES : ENOENT, Step::resolve_program, program,
+                  saw_eacces ? "found in PATH=" + path + " but not executable" : "not found in PATH=" + path);
+    }
   }
-  for (const auto& c : plan.candidates) plan.candidate_ptrs.push_back(c.c_str());
-  plan.candidate_ptrs.push_back(nullptr);
 }
 
 void add_argv(const Command& cmd, ExecPlan& plan) {
@@ -144,7 +170,7 @@ void add_stdio(const Command& cmd, ExecPlan& plan) {
 }  // namespace
 
 void build_exec_plan(const Command& cmd, ExecPlan& plan) {
-  add_candidates(cmd, plan);
+  resolve_path(cmd, plan);
   add_argv(cmd, plan);
   add_env(cmd, plan);
   add_stdio(cmd, plan);

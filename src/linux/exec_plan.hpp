@@ -24,9 +24,9 @@ struct Redirect {
 };
 
 struct ExecPlan {
-  // execve candidates in order (one path, or one per PATH entry).
-  std::vector<std::string> candidates;
-  std::vector<const char*> candidate_ptrs;
+  // The file to execve: the program as given, or what the PATH search in
+  // the parent found.
+  std::string path;
 
   std::vector<std::string> argv_storage;
   std::vector<char*> argv;     // NULL-terminated

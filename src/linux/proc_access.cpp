@@ -74,9 +74,10 @@ std::string explain_refusal(const Task::Impl& task) {
   if (target_uid && *target_uid != static_cast<long>(our_uid)) {
     add("the task runs as uid " + std::to_string(*target_uid) + ", this process as uid " + std::to_string(our_uid));
   }
-  // A non-dumpable task's /proc/<pid> belongs to root whatever its uid.
+  // The files of a non-dumpable task's /proc/<pid>/ (not the directory
+  // itself) belong to root whatever its uid.
   struct stat st {};
-  if (target_uid && *target_uid != 0 && ::stat(proc.c_str(), &st) == 0 && st.st_uid == 0) {
+  if (target_uid && *target_uid != 0 && ::stat((proc + "/mem").c_str(), &st) == 0 && st.st_uid == 0) {
     add("the task is not dumpable (it called prctl(PR_SET_DUMPABLE, 0), or changed credentials or exec'd a setuid "
         "program)");
   }

@@ -18,6 +18,7 @@
 
 #include "linux/child_exec.hpp"
 #include "linux/exec_plan.hpp"
+#include "linux/preload_spawn.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/tracer.hpp"
@@ -232,6 +233,9 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   if (cmd.get_start_suspended() && !want_task) {
     throw Error(EINVAL, Step::resume, program, "start_suspended needs spawn_with_task(): nothing could resume it");
   }
+  if (cmd.get_task_via_preload() && !want_task) {
+    throw Error(EINVAL, Step::rendezvous, program, "task_via_preload needs spawn_with_task()");
+  }
 
   ExecPlan plan;
   linux_spawn::build_exec_plan(cmd, plan);
@@ -276,6 +280,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
 Child Command::spawn() const { return std::move(spawn_linux(*this, false).child); }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
+  if (get_task_via_preload()) return linux_rendezvous::spawn_with_task_via_preload(*this);
   Spawned s = spawn_linux(*this, true);
   auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid);
   if (s.suspension) {

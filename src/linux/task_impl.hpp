@@ -33,6 +33,12 @@ struct Task::Impl {
   // Set once process_vm_readv was refused (EPERM from seccomp, ENOSYS) while
   // /proc/<pid>/mem works: later reads go straight to the mem fd.
   mutable std::atomic<bool> use_mem_fd{false};
+  // /proc/<pid>/maps handed over by the task itself (rendezvous,
+  // fork_with_task): opened by the task, so it works where this process may
+  // not open the file (other uid, no CAP_SYS_PTRACE). Invalid otherwise.
+  // Readable again and again with pread at offset 0, and PROCMAP_QUERY works
+  // on it; its file position is shared, so serialize readers.
+  UniqueFd maps_fd;
 
   // Counted suspension (tracer.hpp). Guarded by suspend_mutex.
   mutable std::mutex suspend_mutex;

@@ -1,8 +1,293 @@
-// PLACEHOLDER — being implemented (issue 3).
+// Task::read, read_many and write.
+//
+// Reads go through process_vm_readv (one call per up to IOV_MAX ranges);
+// writes through pwrite on /proc/<pid>/mem, which — unlike
+// process_vm_writev — can write read-only pages (software breakpoints).
+//
+// Two mechanisms, two ways of staying on the right process:
+//   * process_vm_readv takes a pid. A pid is recycled only after its process
+//     is reaped, and the pidfd reports that (POLLHUP); so after every call we
+//     check linux_proc::reaped(): if the task is gone, the data may come from
+//     a stranger and is discarded (ESRCH).
+//   * /proc/<pid>/mem is opened relative to the verified /proc/<pid>
+//     directory fd and then names the task's address space itself.
+//
+// Fallback: when process_vm_readv is refused with EPERM (a seccomp profile,
+// e.g. Docker without SYS_PTRACE) or ENOSYS (kernel without
+// CONFIG_CROSS_MEMORY_ATTACH) and /proc/<pid>/mem opens, Impl::use_mem_fd is
+// set and every later read is a pread on the mem fd. If the open is refused
+// too, the refusal was real: the process_vm_readv error is reported,
+// explained. One difference shows through: the mem fd reads with FOLL_FORCE,
+// so PROT_NONE pages that process_vm_readv refuses (EFAULT) are readable
+// through it; unmapped addresses fail on both (the mem fd says EIO, reported
+// as EFAULT).
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
 #include "linux/proc_access.hpp"
+
 namespace taskport {
-void Task::read(std::uint64_t, void*, std::size_t) const { throw Error(ENOSYS, Step::read_memory, "todo"); }
-std::size_t Task::read_many(ReadRequest*, std::size_t) const { throw Error(ENOSYS, Step::read_memory, "todo"); }
-void Task::write(std::uint64_t, const void*, std::size_t) { throw Error(ENOSYS, Step::write_memory, "todo"); }
+namespace {
+
+// IOV_MAX: the most iovecs process_vm_readv accepts on either side.
+constexpr size_t kMaxIovecs = 1024;
+
+// "0x7f00…+8": how errors name a range.
+std::string range_text(std::uint64_t address, std::size_t size) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "0x%llx+%zu", static_cast<unsigned long long>(address), size);
+  return buf;
+}
+
+// A range no user-space mapping can contain: its end overflows, or it does
+// not fit in a pointer / a (signed) file offset. Such ranges fail with
+// EFAULT without a system call (pread would say EINVAL for offsets ≥ 2^63).
+bool impossible_range(std::uint64_t address, std::size_t size) {
+  constexpr auto kMaxOffset = static_cast<std::uint64_t>(std::numeric_limits<off_t>::max());
+  constexpr auto kMaxPointer = static_cast<std::uint64_t>(std::numeric_limits<std::uintptr_t>::max());
+  const std::uint64_t limit = std::min(kMaxOffset, kMaxPointer);
+  return address > limit || size > limit - address;
+}
+
+// True once the process has exited (zombie or reaped): the pidfd polls
+// readable. Used to tell "task gone" from "task exec'd" when the mem fd
+// reads 0 bytes.
+bool exited(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+// Opens /proc/<pid>/mem O_RDWR relative to the verified /proc dir. Returns
+// the fd or -1 with errno set.
+int open_mem(const Task::Impl& t, Step step) { return linux_proc::open_proc_file(t, "mem", O_RDWR, step); }
+
+// The task's cached mem fd, opened on first use. Returns -1 with errno set
+// when the open is refused.
+int mem_fd(const Task::Impl& t, Step step) {
+  {
+    std::lock_guard<std::mutex> lock(t.proc_mutex);
+    if (t.mem_fd) return t.mem_fd.get();
+  }
+  // open_proc_file takes proc_mutex itself: open first, then install.
+  UniqueFd fd(open_mem(t, step));
+  if (!fd) return -1;
+  std::lock_guard<std::mutex> lock(t.proc_mutex);
+  if (!t.mem_fd) t.mem_fd = std::move(fd);  // else another thread won; ours closes
+  return t.mem_fd.get();
+}
+
+// A mem fd reads and writes 0 bytes once the address space it was opened
+// on is gone. If the task itself is gone that is ESRCH; if it is alive it has
+// exec'd a new program, and the fd is re-pointed at the new address space.
+// dup3 onto the same number swaps the file atomically, so threads that are
+// inside pread/pwrite on the old number never see a closed or foreign fd.
+// Returns false if the task has exited.
+bool renew_mem_fd_after_exec(const Task::Impl& t, Step step) {
+  if (exited(t.pidfd.get())) return false;
+  UniqueFd fresh(open_mem(t, step));
+  if (!fresh) throw linux_proc::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
+  std::lock_guard<std::mutex> lock(t.proc_mutex);
+  if (::dup3(fresh.get(), t.mem_fd.get(), O_CLOEXEC) < 0) {
+    throw Error(errno, step, linux_proc::task_name(t.pid), "dup3 of the renewed /proc/<pid>/mem fd");
+  }
+  return true;
+}
+
+// Reads one request (from its current bytes_read on) with pread on the mem
+// fd. Records EFAULT for unmapped/unreadable bytes (the kernel says EIO);
+// throws ESRCH when the task is gone.
+void pread_request(const Task::Impl& t, int fd, ReadRequest& r) {
+  bool renewed = false;
+  auto* out = static_cast<unsigned char*>(r.buffer);
+  while (r.bytes_read < r.size) {
+    const std::uint64_t at = r.address + r.bytes_read;
+    const ssize_t n = ::pread(fd, out + r.bytes_read, r.size - r.bytes_read, static_cast<off_t>(at));
+    if (n > 0) {
+      r.bytes_read += static_cast<size_t>(n);
+    } else if (n == 0) {
+      if (renewed || !renew_mem_fd_after_exec(t, Step::read_memory)) {
+        throw linux_proc::access_error(t, ESRCH, Step::read_memory,
+                                       "pread /proc/<pid>/mem " + range_text(r.address, r.size));
+      }
+      renewed = true;
+    } else if (errno != EINTR) {
+      r.error = (errno == EIO) ? EFAULT : errno;
+      return;
+    }
+  }
+}
+
+size_t count_complete(const ReadRequest* requests, size_t count) {
+  return static_cast<size_t>(
+      std::count_if(requests, requests + count, [](const ReadRequest& r) { return r.ok(); }));
+}
+
+// Tries the /proc/<pid>/mem route after process_vm_readv was refused with
+// `error` (EPERM or ENOSYS). Returns normally if the mem fd works (and
+// switches the task to it); throws the explained process_vm_readv error if
+// not.
+void switch_to_mem_fd(const Task::Impl& t, int error, const std::string& what) {
+  if (mem_fd(t, Step::read_memory) < 0) {
+    throw linux_proc::access_error(t, error, Step::read_memory, what);
+  }
+  t.use_mem_fd.store(true, std::memory_order_release);
+}
+
+// The whole of read_many: validates, then reads with process_vm_readv in
+// batches of up to kMaxIovecs ranges, or with pread on the mem fd.
+size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    ReadRequest& r = requests[i];
+    r.bytes_read = 0;
+    r.error = (r.size != 0 && impossible_range(r.address, r.size)) ? EFAULT : 0;
+  }
+  // Requests that still need a system call: bytes left, no error yet.
+  auto pending = [&](size_t i) {
+    return requests[i].bytes_read < requests[i].size && requests[i].error == 0;
+  };
+
+  std::vector<iovec> local, remote;
+  std::vector<size_t> owner;  // request index of each iovec
+  size_t next = 0;            // first request not yet finished
+  while (true) {
+    while (next < count && !pending(next)) ++next;
+    if (next == count) break;
+
+    if (t.use_mem_fd.load(std::memory_order_acquire)) {
+      const int fd = mem_fd(t, Step::read_memory);  // cached: set before use_mem_fd
+      for (; next < count; ++next) {
+        if (pending(next)) pread_request(t, fd, requests[next]);
+      }
+      break;
+    }
+
+    // One batch: the rest of request `next`, then whole requests.
+    local.clear();
+    remote.clear();
+    owner.clear();
+    for (size_t i = next; i < count && local.size() < kMaxIovecs; ++i) {
+      if (!pending(i)) continue;
+      ReadRequest& r = requests[i];
+      local.push_back({static_cast<unsigned char*>(r.buffer) + r.bytes_read, r.size - r.bytes_read});
+      remote.push_back({reinterpret_cast<void*>(static_cast<std::uintptr_t>(r.address + r.bytes_read)),
+                        r.size - r.bytes_read});
+      owner.push_back(i);
+    }
+    const ssize_t n = ::process_vm_readv(t.pid, local.data(), local.size(), remote.data(), remote.size(), 0);
+    const int error = errno;
+    // The pid named our task during the call only if the task has not been
+    // reaped since: otherwise the bytes may be a stranger's.
+    if (linux_proc::reaped(t.pidfd.get())) {
+      for (const iovec& v : local) std::fill_n(static_cast<unsigned char*>(v.iov_base), v.iov_len, 0);
+      throw linux_proc::access_error(t, ESRCH, Step::read_memory, "process_vm_readv");
+    }
+
+    if (n > 0) {
+      // The kernel copies remote iovecs in order and stops at the first byte
+      // it cannot read: credit n bytes to the requests in order. A request
+      // left short is where it stopped; the next batch starts with its
+      // unread rest, and fails at once with that range's own errno.
+      auto left = static_cast<size_t>(n);
+      for (size_t k = 0; k < owner.size() && left > 0; ++k) {
+        ReadRequest& r = requests[owner[k]];
+        const size_t got = std::min(left, r.size - r.bytes_read);
+        r.bytes_read += got;
+        left -= got;
+      }
+      continue;
+    }
+    ReadRequest& first = requests[owner[0]];
+    switch (n == 0 ? EFAULT : error) {
+      case EINTR: continue;
+      case EPERM:
+      case ENOSYS:
+        switch_to_mem_fd(t, error, "process_vm_readv " + range_text(first.address, first.size));
+        continue;
+      case EACCES:
+      case ESRCH:
+        throw linux_proc::access_error(t, error, Step::read_memory,
+                                       "process_vm_readv " + range_text(first.address, first.size));
+      default:
+        // Nothing was copied: the first range of the batch fails with this
+        // errno (EFAULT: not mapped or not readable).
+        first.error = (n == 0) ? EFAULT : error;
+        ++next;
+        break;
+    }
+  }
+  return count_complete(requests, count);
+}
+
+}  // namespace
+
+void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
+  ReadRequest r;
+  r.address = address;
+  r.buffer = buffer;
+  r.size = size;
+  read_requests(*impl_, &r, 1);
+  if (r.ok()) return;
+  std::string detail = range_text(address, size) + ": ";
+  if (r.error == EFAULT) {
+    detail += "not mapped or not readable in the task";
+    if (r.bytes_read > 0) detail += " (only the first " + std::to_string(r.bytes_read) + " bytes are)";
+  } else {
+    detail += "read stopped after " + std::to_string(r.bytes_read) + " bytes";
+  }
+  throw Error(r.error != 0 ? r.error : EFAULT, Step::read_memory, linux_proc::task_name(impl_->pid), detail);
+}
+
+std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {
+  return read_requests(*impl_, requests, count);
+}
+
+void Task::write(std::uint64_t address, const void* data, std::size_t size) {
+  const Impl& t = *impl_;
+  if (size == 0) return;
+  const std::string range = range_text(address, size);
+  if (impossible_range(address, size)) {
+    throw Error(EFAULT, Step::write_memory, linux_proc::task_name(t.pid),
+                range + ": outside any possible mapping");
+  }
+  const int fd = mem_fd(t, Step::write_memory);
+  if (fd < 0) {
+    throw linux_proc::access_error(t, errno, Step::write_memory,
+                                   "open /proc/" + std::to_string(t.pid) + "/mem");
+  }
+  const auto* in = static_cast<const unsigned char*>(data);
+  size_t done = 0;
+  bool renewed = false;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd, in + done, size - done, static_cast<off_t>(address + done));
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n == 0) {
+      if (renewed || !renew_mem_fd_after_exec(t, Step::write_memory)) {
+        throw linux_proc::access_error(t, ESRCH, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
+      }
+      renewed = true;
+    } else if (errno == EIO || errno == EFAULT) {
+      std::string detail = range + ": not mapped in the task";
+      if (done > 0) detail += " (the first " + std::to_string(done) + " bytes were written)";
+      throw Error(EFAULT, Step::write_memory, linux_proc::task_name(t.pid), detail);
+    } else if (errno != EINTR) {
+      throw linux_proc::access_error(t, errno, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
+    }
+  }
+}
+
 }  // namespace taskport

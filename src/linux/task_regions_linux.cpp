@@ -1,8 +1,119 @@
-// PLACEHOLDER — being implemented (issue 3).
+// The Linux Task's address space: Task::regions() and Task::region_at().
+//
+// Both open /proc/<pid>/maps relative to the task's verified /proc/<pid>
+// directory (so a recycled pid can never redirect them; the open is where
+// the kernel checks PTRACE_MODE_READ) and then ask PROCMAP_QUERY
+// (procmap_query.hpp), or read and parse the text (proc_maps.hpp) when the
+// kernel cannot answer that way. The two paths give identical Regions.
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <string>
+
 #include "linux/proc_access.hpp"
+#include "linux/proc_maps.hpp"
+#include "linux/procmap_query.hpp"
+#include "taskport/error.hpp"
+
 namespace taskport {
-const char* to_string(RegionKind) noexcept { return "todo"; }
-std::vector<Region> Task::regions() const { throw Error(ENOSYS, Step::read_regions, "todo"); }
-std::optional<Region> Task::region_at(std::uint64_t) const { throw Error(ENOSYS, Step::read_regions, "todo"); }
+
+const char* to_string(RegionKind kind) noexcept {
+  switch (kind) {
+    case RegionKind::file: return "file";
+    case RegionKind::anonymous: return "anonymous";
+    case RegionKind::heap: return "heap";
+    case RegionKind::stack: return "stack";
+    case RegionKind::vdso: return "vdso";
+    case RegionKind::other: return "other";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using linux_regions::QueryStatus;
+
+std::string maps_path(const Task::Impl& task) { return "/proc/" + std::to_string(task.pid) + "/maps"; }
+
+UniqueFd open_maps(const Task::Impl& task) {
+  UniqueFd fd(linux_proc::open_proc_file(task, "maps", O_RDONLY, Step::read_regions));
+  if (!fd) throw linux_proc::access_error(task, errno, Step::read_regions, "open " + maps_path(task));
+  return fd;
+}
+
+// True once the task has exited (zombie or reaped): its pidfd polls readable.
+bool exited(const Task::Impl& task) {
+  pollfd p{task.pidfd.get(), POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+// The whole maps text, parsed. Every line must parse: the kernel's format is
+// ABI, so a line that does not is reported rather than silently dropped. A
+// task that has exited has no mm and an empty maps file; that is reported as
+// ESRCH, as the ioctl does.
+std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
+  std::string text;
+  char buf[16384];
+  while (true) {
+    const ssize_t n = ::read(maps_fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      throw linux_proc::access_error(task, errno, Step::read_regions, "read " + maps_path(task));
+    }
+  }
+  linux_regions::MapsText parsed = linux_regions::parse_proc_maps(text);
+  if (parsed.malformed_lines != 0) {
+    throw Error(EBADMSG, Step::read_regions, linux_proc::task_name(task.pid),
+                maps_path(task) + ": line " + std::to_string(parsed.first_malformed) +
+                    " is not in the kernel's maps format (" + std::to_string(parsed.malformed_lines) +
+                    " such lines)");
+  }
+  if (parsed.regions.empty() && exited(task)) {
+    throw linux_proc::access_error(task, ESRCH, Step::read_regions, maps_path(task));
+  }
+  return std::move(parsed.regions);
+}
+
+[[noreturn]] void throw_query_failed(const Task::Impl& task, int error) {
+  throw linux_proc::access_error(task, error, Step::read_regions, "PROCMAP_QUERY on " + maps_path(task));
+}
+
+}  // namespace
+
+std::vector<Region> Task::regions() const {
+  const UniqueFd maps = open_maps(*impl_);
+  std::vector<Region> regions;
+  int error = 0;
+  switch (linux_regions::query_regions(maps.get(), regions, error)) {
+    case QueryStatus::ok: return regions;
+    case QueryStatus::failed: throw_query_failed(*impl_, error);
+    case QueryStatus::unavailable: break;
+  }
+  return regions_from_text(*impl_, maps.get());
+}
+
+std::optional<Region> Task::region_at(std::uint64_t address) const {
+  const UniqueFd maps = open_maps(*impl_);
+  std::optional<Region> region;
+  int error = 0;
+  switch (linux_regions::query_region_at(maps.get(), address, region, error)) {
+    case QueryStatus::ok: return region;
+    case QueryStatus::failed: throw_query_failed(*impl_, error);
+    case QueryStatus::unavailable: break;
+  }
+  for (Region& r : regions_from_text(*impl_, maps.get())) {
+    if (r.contains(address)) return std::move(r);
+  }
+  return std::nullopt;
+}
+
 }  // namespace taskport

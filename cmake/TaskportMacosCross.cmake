@@ -1,0 +1,19 @@
+# CTest test `macos_cross_build` (label `macos`): the macOS backend, the
+# preload dylib, the CLI, the examples and tests/macos must compile and link
+# for x86_64-macos and aarch64-macos. Runs tools/macos-cross-build, which
+# installs zig 0.11 on first use (tools/install-zig, npm) and reports 77
+# (skipped) when it cannot. Linux hosts only: on a Mac the real build and
+# tests run instead.
+#
+#   ctest --test-dir build -L macos --output-on-failure
+#
+# Cost: about 3-4 minutes for both architectures once zig's libc++ is in its
+# cache (the first link per architecture builds it: about a minute more each).
+if(CMAKE_HOST_SYSTEM_NAME STREQUAL "Linux" AND NOT APPLE)
+  add_test(NAME macos_cross_build
+           COMMAND "${PROJECT_SOURCE_DIR}/tools/macos-cross-build" "${PROJECT_BINARY_DIR}/macos-cross")
+  set_tests_properties(macos_cross_build PROPERTIES
+    LABELS macos
+    TIMEOUT 1500
+    SKIP_RETURN_CODE 77)
+endif()

@@ -1,0 +1,181 @@
+// taskport — the rendezvous: a child hands its own task handle to its spawner.
+//
+// Why it exists (the exec finding): a handle taken *before* execve is of
+// little use afterwards, on both platforms.
+//   macOS: execve gives the process a new task; a task port sent before exec
+//          names the old, terminated task.
+//   Linux: the pidfd survives execve, but grants nothing by itself — every
+//          memory or ptrace access is re-checked against the reader's
+//          *current* credentials (same uid and dumpable, or CAP_SYS_PTRACE;
+//          Yama and seccomp may refuse more). An open /proc/<pid>/mem, on
+//          the other hand, is a capability (checked once, at open) — but one
+//          opened before execve names the old address space and reads
+//          nothing afterwards.
+// So a capability to the *running program* has to come from the program,
+// after exec. That is the rendezvous:
+//
+//   parent (spawner)                          child (after exec)
+//   Rendezvous rdv;
+//   rdv.prepare(cmd);       ── environment ──▶ send_task_to_spawner();
+//   Child c = cmd.spawn();                    (or the preload's initializer,
+//   Task t = rdv.accept(c, 5s); ◀── handle ── before main, for programs that
+//                                              know nothing of taskport)
+//
+// What travels (the transport is an implementation detail):
+//   Linux: the child inherits one end of a socketpair, whose descriptor
+//          number is in TASKPORT_RENDEZVOUS_FD; it sends a pidfd of itself,
+//          an open /proc/self/mem and an open /proc/self/maps (SCM_RIGHTS).
+//          The Task reads and writes memory and lists regions through those
+//          descriptors, so it works where this process could not get ptrace
+//          access: another uid, no CAP_SYS_PTRACE, a child that is not
+//          dumpable, process_vm_readv refused by seccomp.
+//   macOS (planned): a receive right registered with launchd under a random
+//          name (in TASKPORT_RENDEZVOUS_NAME); the child sends
+//          mach_task_self() in a port-descriptor message.
+// Only the expected process is believed: on Linux the kernel's
+// SCM_CREDENTIALS pid must be the child's and the pidfd must name it; on
+// macOS the audit-trailer pid. Anything else is discarded.
+//
+// Which route to take (details in the README):
+//   spawn_with_task()                    you can ptrace the child (same uid,
+//                                        dumpable, no Yama/seccomp in the way):
+//                                        the pidfd from clone is enough.
+//   Rendezvous + send_task_to_spawner()  the program cooperates (you build it).
+//   Command::task_via_preload()          the program knows nothing of taskport
+//                                        (dynamically linked, not setuid).
+//   fork_with_task()                     no exec at all: a function of yours
+//                                        in a forked child (taskport/fork_with_task.hpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "taskport/child.hpp"
+#include "taskport/command.hpp"
+#include "taskport/task.hpp"
+
+namespace taskport {
+
+// The spawner's side of one handover from one child. Move-only.
+// Thread-safety: one Rendezvous is used by one thread at a time.
+class Rendezvous {
+ public:
+  // When the child runs on after it has sent its handle.
+  enum class Start {
+    at_once,     // at once.
+    on_release,  // only after release() (or the Rendezvous is destroyed, or
+                 // the spawner dies): the child waits inside
+                 // send_task_to_spawner() — with the preload, in its
+                 // initializer, before main — so the spawner can prepare
+                 // (read the initial state, place breakpoints, suspend)
+                 // before the program runs on.
+  };
+
+  // Creates the transport. Throws Error(errno, Step::rendezvous).
+  explicit Rendezvous(Start start = Start::at_once);
+  // Releases a waiting child and closes everything.
+  ~Rendezvous();
+  Rendezvous(Rendezvous&&) noexcept;
+  Rendezvous& operator=(Rendezvous&&) noexcept;
+  Rendezvous(const Rendezvous&) = delete;
+  Rendezvous& operator=(const Rendezvous&) = delete;
+
+  // Lets `cmd`'s child reach this rendezvous: sets the environment variables
+  // and (Linux) places the child's descriptor at a number `cmd` does not use
+  // otherwise. Call it after the other inherit_fd() calls. The Rendezvous
+  // serves one child: spawn `cmd` once, and keep the Rendezvous alive until
+  // spawn() has returned. Returns `cmd`.
+  Command& prepare(Command& cmd) const;
+
+  // The same for spawners other than Command (posix_spawn, fork + exec):
+  // set `env` in the child's environment and place each `fds` entry's
+  // parent_fd at child_fd without FD_CLOEXEC (parent_fd is close-on-exec
+  // here, and child_fd == parent_fd: use posix_spawn_file_actions_adddup2
+  // or, after fork, fcntl(fd, F_SETFD, 0)). macOS: `fds` is empty.
+  struct ChildSetup {
+    std::vector<std::pair<std::string, std::string>> env;
+    std::vector<Command::FdMapping> fds;
+  };
+  ChildSetup child_setup() const;
+
+  // Waits at most `timeout` for the child's task handle and returns it as a
+  // Task (see "What travels" above for what it can do). Never hangs:
+  //   ESRCH         the child exited without sending — noticed at once, the
+  //                 detail gives its exit status;
+  //   ECONNABORTED  the child closed its end without sending;
+  //   ETIMEDOUT     nothing from the child within `timeout` (accept may be
+  //                 called again);
+  //   EPROTO        the child sent something malformed;
+  //   the child's own errno if it could not make its handle.
+  // All as Error(…, Step::accept_task, child.program()). Messages from any
+  // process other than the child are discarded (and named in the error if
+  // the child's never comes). With Start::at_once the child is released as
+  // soon as its handle is accepted. Throws Error(EINVAL) once a Task was
+  // accepted or the Rendezvous released.
+  Task accept(const Child& child, std::chrono::nanoseconds timeout);
+  // The same for a child spawned by other means, known by its pid. It must
+  // not be reaped while accept runs (its pid could be reused).
+  Task accept(pid_t pid, std::chrono::nanoseconds timeout);
+
+  // Lets a child that waits (Start::on_release) run on, and ends the
+  // rendezvous: no accept() after it. Idempotent.
+  void release() noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- the child's side -------------------------------------------------------
+
+// Sends this process's task handle to the spawner that started it through a
+// Rendezvous (or Command::task_via_preload). Call it early in main, before
+// starting threads: it edits the environment. Returns false, doing nothing,
+// if this process was not started through a rendezvous. Afterwards the
+// rendezvous variables are gone from the environment and its descriptor is
+// closed, so the program's own children neither see nor inherit them. If the
+// spawner asked for it (Rendezvous::Start::on_release), waits until it
+// releases this process. Throws Error(errno, Step::send_task) if sending
+// failed (the spawner then sees an error too).
+//
+// Linux: the handle is a pidfd of this process, an open /proc/self/mem and
+// an open /proc/self/maps. To open /proc/self/mem a process that is not
+// dumpable (prctl(PR_SET_DUMPABLE, 0), or credentials changed) becomes
+// dumpable for the two opens and then is set back to not dumpable.
+bool send_task_to_spawner();
+
+#if defined(__linux__)
+// The variable that carries the descriptor number of the child's end.
+inline constexpr const char* kRendezvousFdVariable = "TASKPORT_RENDEZVOUS_FD";
+
+// The async-signal-safe core of send_task_to_spawner (Linux): sends over the
+// rendezvous descriptor `rendezvous_fd` (read kRendezvousFdVariable before
+// you fork), and with `wait_for_release` waits until the spawner releases
+// this process. Does not close the descriptor or edit the environment.
+// Returns 0 or an errno value; no allocation, no locks, raw system calls
+// only — usable in a forked child of a threaded parent.
+//
+// Only useful in a process that will *not* exec afterwards (a forked worker,
+// a test fixture): the /proc/self/mem it sends names the current address
+// space, which execve replaces (the spawner's Task then reads nothing).
+int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_for_release) noexcept;
+#endif
+
+// ---- the preload library ------------------------------------------------------
+
+// The injected library Command::task_via_preload() uses (LD_PRELOAD on
+// Linux, DYLD_INSERT_LIBRARIES on macOS): the path last given to
+// set_preload_library(), else $TASKPORT_PRELOAD_LIBRARY, else the installed
+// copy (<libdir>/taskport/libtaskport_preload.so, compiled in).
+std::string preload_library();
+// Overrides preload_library() for this process; an empty path restores the
+// default. Thread-safe.
+void set_preload_library(std::string path);
+
+}  // namespace taskport

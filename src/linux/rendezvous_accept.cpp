@@ -1,0 +1,343 @@
+#include "linux/rendezvous_accept.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "linux/rendezvous_wire.h"
+#include "linux/sys.hpp"
+#include "linux/task_impl.hpp"
+#include "linux/wait_status.hpp"
+
+namespace taskport::linux_rendezvous {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+constexpr long kProcSuperMagic = 0x9fa0;
+// Room for more descriptors than a valid message carries: a sender that
+// sends too many is told apart from one that sends the right number (the
+// kernel closes what does not fit and sets MSG_CTRUNC).
+constexpr size_t kMaxReceivedFds = 8;
+// How long a hang-up of the child's end may precede its exit (the kernel
+// closes a dying process's files before it becomes a zombie).
+constexpr std::chrono::milliseconds kExitGrace{250};
+// How many discarded messages an error quotes.
+constexpr size_t kMaxQuotedRejections = 3;
+
+enum class Verdict {
+  accepted,     // from the expected process, well-formed
+  foreign,      // from another process: discard, keep waiting
+  malformed,    // from the expected process, but not a valid message
+  child_error,  // the expected process could not make its pidfd
+};
+
+struct Received {
+  Verdict verdict = Verdict::foreign;
+  std::string reason;  // for foreign/malformed
+  int error = 0;       // for child_error
+  Handover handover;
+};
+
+// The "Pid:" line of /proc/self/fdinfo/<fd>: the process a pidfd names
+// (-1 once it has been reaped; absent for descriptors that are no pidfd).
+std::optional<pid_t> pidfd_target(int fd) {
+  const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
+  UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!f) return std::nullopt;
+  char buf[1024];
+  ssize_t n;
+  do {
+    n = ::read(f.get(), buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  const char* at = std::strstr(buf, "\nPid:");
+  if (at == nullptr) return std::nullopt;
+  return static_cast<pid_t>(std::strtol(at + 5, nullptr, 10));
+}
+
+// A descriptor the child says is its /proc/<pid>/<name>: a procfs file of
+// that name (by the path the kernel reports for it). Which pid the path
+// shows depends on the child's /proc mount, so only the name is compared;
+// the sender itself is already proven to be the child.
+bool is_proc_file(int fd, const char* name) {
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0 || static_cast<long>(fs.f_type) != kProcSuperMagic) return false;
+  char target[256];
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return false;
+  const std::string path(target, static_cast<size_t>(n));
+  const std::string suffix = std::string("/") + name;
+  return path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// One message, if one is waiting. Returns nullopt when none is (EAGAIN) or
+// on end-of-file. Every descriptor received is owned by the result.
+std::optional<Received> receive_one(int socket, pid_t expected, const std::string& name) {
+  tp_rdv_hello hello{};
+  char extra;  // a longer datagram fills this and is truncated
+  struct iovec iov[2] = {{&hello, sizeof hello}, {&extra, 1}};
+  alignas(struct cmsghdr) char
+      control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds) + CMSG_SPACE(sizeof(struct ucred))];
+  struct msghdr msg {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+    throw Error(errno, Step::accept_task, name, "recvmsg on the rendezvous socket");
+  }
+  if (n == 0 && msg.msg_controllen == 0) return std::nullopt;  // end-of-file
+
+  // Take ownership of every descriptor first: nothing below may leak one.
+  std::vector<UniqueFd> fds;
+  std::optional<struct ucred> creds;
+  for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET) continue;
+    if (cm->cmsg_type == SCM_RIGHTS) {
+      const size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+        fds.emplace_back(fd);
+      }
+    } else if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+      struct ucred c;
+      std::memcpy(&c, CMSG_DATA(cm), sizeof c);
+      creds = c;
+    }
+  }
+
+  Received r;
+  if (!creds) {
+    r.reason = "a message without sender credentials";
+    return r;
+  }
+  if (creds->pid != expected) {
+    r.reason =
+        "a message from pid " + std::to_string(creds->pid) + " (uid " + std::to_string(creds->uid) + ")";
+    return r;
+  }
+
+  // From the expected process: from here on, a defect is the child's.
+  r.verdict = Verdict::malformed;
+  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || n != static_cast<ssize_t>(sizeof hello)) {
+    r.reason = "a message of " + std::to_string(n) + " bytes" +
+               ((msg.msg_flags & MSG_CTRUNC) != 0 ? " with too many descriptors" : "") + "; expected " +
+               std::to_string(sizeof hello);
+    return r;
+  }
+  if (hello.magic != TP_RDV_MAGIC || hello.version != TP_RDV_VERSION) {
+    r.reason = "a message that is not a taskport rendezvous message of version " +
+               std::to_string(TP_RDV_VERSION) + " (magic " + std::to_string(hello.magic) + ", version " +
+               std::to_string(hello.version) + ")";
+    return r;
+  }
+  const bool has_pidfd = (hello.flags & TP_RDV_HAS_PIDFD) != 0;
+  const bool has_mem = (hello.flags & TP_RDV_HAS_MEM) != 0;
+  const bool has_maps = (hello.flags & TP_RDV_HAS_MAPS) != 0;
+  const size_t announced = size_t{has_pidfd} + size_t{has_mem} + size_t{has_maps};
+  if (fds.size() != announced) {
+    r.reason = "a message announcing " + std::to_string(announced) + " descriptors with " +
+               std::to_string(fds.size());
+    return r;
+  }
+  if (!has_pidfd) {
+    r.verdict = Verdict::child_error;
+    r.error = hello.pidfd_error != 0 ? hello.pidfd_error : EPROTO;
+    r.reason = "the child could not make a pidfd of itself (pidfd_open needs Linux 5.3)";
+    return r;
+  }
+  size_t next = 0;
+  UniqueFd pidfd = std::move(fds[next++]);
+  const auto target = pidfd_target(pidfd.get());
+  if (!target || *target != expected) {
+    r.reason = target ? "a pidfd naming pid " + std::to_string(*target) : "a descriptor that is not a pidfd";
+    return r;
+  }
+  UniqueFd mem = has_mem ? std::move(fds[next++]) : UniqueFd();
+  UniqueFd maps = has_maps ? std::move(fds[next++]) : UniqueFd();
+  if (mem && !is_proc_file(mem.get(), "mem")) {
+    r.reason = "a memory descriptor that is not a /proc/<pid>/mem file";
+    return r;
+  }
+  if (maps && !is_proc_file(maps.get(), "maps")) {
+    r.reason = "a maps descriptor that is not a /proc/<pid>/maps file";
+    return r;
+  }
+  r.verdict = Verdict::accepted;
+  r.handover.pidfd = std::move(pidfd);
+  r.handover.mem = std::move(mem);
+  r.handover.maps = std::move(maps);
+  r.handover.waits = (hello.flags & TP_RDV_WAITS) != 0;
+  return r;
+}
+
+// "exit code 0" / "killed by SIGKILL" for our own child (without reaping
+// it), or "exited" when it is not ours to wait for.
+std::string how_it_ended(const Expectation& expect) {
+  if (expect.is_our_child) {
+    siginfo_t info{};
+    if (linux_sys::waitid_pidfd(expect.exit_fd, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid != 0) {
+      return linux_spawn::to_exit_status(info).to_string();
+    }
+  }
+  return "exited";
+}
+
+std::string with_rejections(std::string detail, const std::vector<std::string>& rejected) {
+  if (rejected.empty()) return detail;
+  detail += "; discarded ";
+  for (size_t i = 0; i < rejected.size() && i < kMaxQuotedRejections; ++i) {
+    if (i > 0) detail += ", ";
+    detail += rejected[i];
+  }
+  if (rejected.size() > kMaxQuotedRejections) {
+    detail += " and " + std::to_string(rejected.size() - kMaxQuotedRejections) + " more";
+  }
+  detail += " (only the child itself may send its handle)";
+  return detail;
+}
+
+std::string with_hint(std::string detail, const Expectation& expect) {
+  if (!expect.hint.empty()) detail += ": " + expect.hint;
+  return detail;
+}
+
+// poll(2) timeout in milliseconds, rounded up so that a wait never ends
+// before the deadline; -1 without one.
+int poll_timeout(const Expectation& expect) {
+  if (!expect.deadline) return -1;
+  const auto left = *expect.deadline - clock::now();
+  if (left <= clock::duration::zero()) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return static_cast<int>(std::min<long long>(ms, 1000LL * 60 * 60));
+}
+
+// True if the process exits within kExitGrace (its pidfd turns readable).
+bool exits_soon(int exit_fd) {
+  pollfd p{exit_fd, POLLIN, 0};
+  const auto deadline = clock::now() + kExitGrace;
+  while (true) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+    const int rc = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
+    if (rc < 0 && errno == EINTR) continue;
+    return rc > 0;
+  }
+}
+
+}  // namespace
+
+void make_socket_pair(UniqueFd& ours, UniqueFd& theirs, Step step, const std::string& name) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    throw Error(errno, step, name, "socketpair for the rendezvous");
+  }
+  ours.reset(sv[0]);
+  theirs.reset(sv[1]);
+  const int on = 1;
+  if (::setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) {
+    throw Error(errno, step, name, "SO_PASSCRED on the rendezvous socket");
+  }
+}
+
+Handover receive_handover(int socket, const Expectation& expect) {
+  std::vector<std::string> rejected;
+  // Every message waiting now: the child's is returned, others' discarded.
+  auto drain = [&]() -> std::optional<Handover> {
+    while (auto r = receive_one(socket, expect.pid, expect.name)) {
+      switch (r->verdict) {
+        case Verdict::accepted: return std::move(r->handover);
+        case Verdict::foreign: rejected.push_back(std::move(r->reason)); break;
+        case Verdict::malformed:
+          throw Error(EPROTO, Step::accept_task, expect.name,
+                      with_rejections("the child sent " + r->reason, rejected));
+        case Verdict::child_error:
+          throw Error(r->error, Step::accept_task, expect.name, with_rejections(r->reason, rejected));
+      }
+    }
+    return std::nullopt;
+  };
+
+  while (true) {
+    if (auto h = drain()) return std::move(*h);
+
+    pollfd p[2] = {{socket, POLLIN, 0}, {expect.exit_fd, POLLIN, 0}};
+    const int rc = ::poll(p, 2, poll_timeout(expect));
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      throw Error(errno, Step::poll, expect.name, "waiting for the child's task handle");
+    }
+    const bool hangup = (p[0].revents & (POLLHUP | POLLERR)) != 0;
+    // A dying process closes its descriptors (our peer hangs up) a moment
+    // before its pidfd turns readable: on a hang-up, give the exit a
+    // moment to show, so that the error says what happened to the child.
+    if ((p[1].revents & POLLIN) != 0 || (hangup && exits_soon(expect.exit_fd))) {
+      // What it sent was queued before it exited: one more drain sees it.
+      if (auto h = drain()) return std::move(*h);
+      throw Error(
+          ESRCH, Step::accept_task, expect.name,
+          with_rejections(
+              with_hint("the child " + how_it_ended(expect) + " before sending its task handle", expect),
+              rejected));
+    }
+    if (hangup) {
+      // Every copy of the child's end is closed (end-of-file polls readable
+      // too, so this is checked before POLLIN).
+      if (auto h = drain()) return std::move(*h);
+      throw Error(
+          ECONNABORTED, Step::accept_task, expect.name,
+          with_rejections(with_hint("the child closed its end of the rendezvous without sending its task "
+                                    "handle",
+                                    expect),
+                          rejected));
+    }
+    if ((p[0].revents & POLLIN) != 0) continue;
+    if (expect.deadline && clock::now() >= *expect.deadline) {
+      throw Error(ETIMEDOUT, Step::accept_task, expect.name,
+                  with_rejections(with_hint("no task handle from the child in time", expect), rejected));
+    }
+  }
+}
+
+Task make_task(Handover handover, pid_t pid, bool mem_first) {
+  auto impl = std::make_unique<Task::Impl>(std::move(handover.pidfd), pid);
+  const bool have_mem = handover.mem.valid();
+  impl->mem_fd = std::move(handover.mem);
+  impl->use_mem_fd.store(mem_first && have_mem, std::memory_order_release);
+  impl->maps_fd = std::move(handover.maps);
+  return Task(std::move(impl));
+}
+
+int free_child_fd(const Command& cmd, int preferred) {
+  std::set<int> used = {0, 1, 2};
+  for (const auto& m : cmd.fd_mappings()) used.insert(m.child_fd);
+  int fd = std::max(preferred, 3);
+  while (used.count(fd) != 0) ++fd;
+  return fd;
+}
+
+void release_child(int socket) noexcept {
+  if (socket >= 0) ::shutdown(socket, SHUT_RDWR);
+}
+
+}  // namespace taskport::linux_rendezvous

@@ -1,0 +1,49 @@
+#include "macos/exit_watch.hpp"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/event.h>
+#include <sys/time.h>
+
+#include "taskport/error.hpp"
+
+namespace taskport::macos {
+
+UniqueFd watch_exit(pid_t pid) noexcept {
+  UniqueFd kq(::kqueue());  // kqueues are never inherited by children: no CLOEXEC needed
+  if (!kq) return kq;
+  struct kevent change;
+  EV_SET(&change, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_RECEIPT, NOTE_EXIT, 0, nullptr);
+  struct kevent receipt;
+  int rc;
+  do {
+    rc = ::kevent(kq.get(), &change, 1, &receipt, 1, nullptr);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return UniqueFd();
+  const auto error = static_cast<int>((receipt.flags & EV_ERROR) ? receipt.data : 0);
+  if (error == 0) return kq;
+  if (error != ESRCH) {
+    errno = error;
+    return UniqueFd();
+  }
+  // Already exited (a zombie cannot be watched): a user event that stays
+  // triggered makes the kqueue readable from now on.
+  EV_SET(&change, 1, EVFILT_USER, EV_ADD, NOTE_TRIGGER, 0, nullptr);
+  do {
+    rc = ::kevent(kq.get(), &change, 1, nullptr, 0, nullptr);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return UniqueFd();
+  return kq;
+}
+
+bool exit_watch_fired(int kq) {
+  pollfd p{kq, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) throw Error(errno, Step::poll, std::string(), "poll on the exit kqueue");
+  return rc > 0;
+}
+
+}  // namespace taskport::macos

@@ -1,0 +1,73 @@
+// fork_with_task on macOS: the seed crate's technique, which is sound here
+// because no exec follows — the forked child sends mach_task_self() (its
+// own, new task) through a Mach rendezvous before it runs `fn`.
+#include <errno.h>
+#include <servers/bootstrap.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "macos/exit_watch.hpp"
+#include "macos/rendezvous_accept.hpp"
+#include "macos/rendezvous_child.hpp"
+#include "macos/rendezvous_server.hpp"
+#include "macos/wait_status.hpp"
+#include "taskport/error.hpp"
+#include "taskport/fork_with_task.hpp"
+
+namespace taskport {
+namespace {
+
+constexpr const char* kName = "fork_with_task";
+// The child sends first thing; this only bounds a child stuck before that.
+constexpr std::chrono::seconds kAcceptTimeout{30};
+
+}  // namespace
+
+std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
+  macos::rendezvous::Server server(kName);
+  // Copied before fork: the child reads no std::string after it.
+  name_t name;
+  std::memset(name, 0, sizeof name);
+  std::strncpy(name, server.name().c_str(), sizeof name - 1);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error(errno, Step::fork, kName);
+  if (pid == 0) {
+    // bootstrap_look_up goes through libxpc, which has fork handlers of
+    // its own; the same hazard as any library call after fork (see the
+    // header). 126: could not hand over the task port.
+    if (!macos::rendezvous::send_task_port(name, false).ok()) ::_exit(126);
+    ::_exit(fn());
+  }
+
+  UniqueFd watch = macos::watch_exit(pid);
+  if (!watch) {
+    const int error = errno;
+    ::kill(pid, SIGKILL);
+    int err = 0;
+    macos::reap(pid, true, err);
+    throw Error(error, Step::poll, kName, "kqueue EVFILT_PROC on the child");
+  }
+  Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
+  macos::Expectation expect;
+  expect.pid = pid;
+  expect.exit_fd = child.exit_fd();
+  expect.is_our_child = true;
+  expect.deadline = std::chrono::steady_clock::now() + kAcceptTimeout;
+  expect.name = kName;
+  try {
+    macos::rendezvous::Handoff handoff = macos::accept_handoff(server, expect);
+    return {std::move(child), macos::make_task(std::move(handoff.task), pid)};
+  } catch (...) {
+    try {
+      child.kill();
+      child.wait();
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+}  // namespace taskport

@@ -1,0 +1,287 @@
+#include "macos/launch.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "macos/wait_status.hpp"
+#include "taskport/error.hpp"
+
+namespace taskport::macos {
+namespace {
+
+// ---- posix_spawn -------------------------------------------------------------
+
+class SpawnAttributes {
+ public:
+  SpawnAttributes() {
+    if (int rc = ::posix_spawnattr_init(&attr_); rc != 0)
+      throw Error(rc, Step::clone, std::string(), "posix_spawnattr_init");
+    if (int rc = ::posix_spawn_file_actions_init(&actions_); rc != 0) {
+      ::posix_spawnattr_destroy(&attr_);
+      throw Error(rc, Step::clone, std::string(), "posix_spawn_file_actions_init");
+    }
+  }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  ~SpawnAttributes() {
+    ::posix_spawn_file_actions_destroy(&actions_);
+    ::posix_spawnattr_destroy(&attr_);
+  }
+  posix_spawnattr_t* attr() { return &attr_; }
+  posix_spawn_file_actions_t* actions() { return &actions_; }
+
+ private:
+  posix_spawnattr_t attr_;
+  posix_spawn_file_actions_t actions_;
+};
+
+// The placements go through scratch numbers above every descriptor
+// involved, so that a mapping never overwrites a source another mapping
+// still needs (e.g. 3 ← 4 together with 4 ← 3); dup2 to a different number
+// also clears FD_CLOEXEC on the result.
+void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
+  const std::string& program = cmd.program();
+  short flags = 0;
+  if (cmd.get_new_session()) flags |= POSIX_SPAWN_SETSID;
+  if (cmd.get_process_group()) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *cmd.get_process_group()); rc != 0) {
+      throw Error(rc, Step::setpgid, program, "posix_spawnattr_setpgroup");
+    }
+  }
+  if (int rc = ::posix_spawnattr_setflags(sa.attr(), flags); rc != 0) {
+    throw Error(rc, Step::clone, program, "posix_spawnattr_setflags");
+  }
+  const auto& r = plan.redirects;
+  for (size_t i = 0; i < r.size(); ++i) {
+    const int scratch = plan.scratch_fd_floor + static_cast<int>(i);
+    if (int rc = ::posix_spawn_file_actions_adddup2(sa.actions(), r[i].source_fd, scratch); rc != 0) {
+      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_adddup2");
+    }
+  }
+  for (size_t i = 0; i < r.size(); ++i) {
+    const int scratch = plan.scratch_fd_floor + static_cast<int>(i);
+    if (int rc = ::posix_spawn_file_actions_adddup2(sa.actions(), scratch, r[i].child_fd); rc != 0) {
+      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_adddup2");
+    }
+    if (int rc = ::posix_spawn_file_actions_addclose(sa.actions(), scratch); rc != 0) {
+      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_addclose");
+    }
+  }
+  if (cmd.get_current_dir()) {
+    if (int rc = ::posix_spawn_file_actions_addchdir_np(sa.actions(), cmd.get_current_dir()->c_str());
+        rc != 0) {
+      throw Error(rc, Step::chdir, program, "posix_spawn_file_actions_addchdir_np");
+    }
+  }
+}
+
+// posix_spawn reports one errno for the whole launch; what the parent can
+// check beforehand is checked here so that the step named is the right one.
+void precheck(const Command& cmd) {
+  if (const auto& dir = cmd.get_current_dir()) {
+    struct stat st {};
+    if (::stat(dir->c_str(), &st) != 0) throw Error(errno, Step::chdir, cmd.program(), *dir);
+    if (!S_ISDIR(st.st_mode)) throw Error(ENOTDIR, Step::chdir, cmd.program(), *dir);
+  }
+}
+
+Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
+  precheck(cmd);
+  SpawnAttributes sa;
+  configure(cmd, plan, sa);
+  bool saw_eacces = false;
+  for (const auto& candidate : plan.candidates) {
+    pid_t pid = -1;
+    int rc =
+        ::posix_spawn(&pid, candidate.c_str(), sa.actions(), sa.attr(), plan.argv.data(), plan.envp.data());
+    if (rc == ENOEXEC) {
+      // execvp runs a file without a #! line with the shell.
+      plan.sh_argv[1] = const_cast<char*>(candidate.c_str());
+      rc = ::posix_spawn(&pid, "/bin/sh", sa.actions(), sa.attr(), plan.sh_argv.data(), plan.envp.data());
+    }
+    if (rc == 0) return Launched{pid, candidate};
+    if (rc == EACCES) {
+      saw_eacces = true;
+      continue;
+    }
+    if ((rc == ENOENT || rc == ENOTDIR) && plan.candidates.size() > 1) continue;
+    throw Error(rc, Step::execve, cmd.program(), "posix_spawn " + candidate);
+  }
+  throw Error(saw_eacces ? EACCES : ENOENT, Step::execve, cmd.program(), "not found in PATH");
+}
+
+// ---- fork + exec (pre_exec hooks) ----------------------------------------------
+
+// What the forked child tells the parent, in a MAP_SHARED page (the child's
+// writes are visible to the parent; it is read once the child has exec'd or
+// exited, which the close-on-exec pipe tells).
+struct ForkReport {
+  Step step = Step::signal_reset;  // the step the child is in (or failed in)
+  int error = 0;
+  bool failed = false;
+  int candidate = -1;  // index of the candidate being exec'd
+};
+
+class SharedReport {
+ public:
+  SharedReport() {
+    void* p = ::mmap(nullptr, sizeof(ForkReport), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
+    if (p == MAP_FAILED) throw Error(errno, Step::allocate_stack, std::string(), "mmap of the fork report");
+    report_ = new (p) ForkReport();
+  }
+  SharedReport(const SharedReport&) = delete;
+  SharedReport& operator=(const SharedReport&) = delete;
+  ~SharedReport() { ::munmap(report_, sizeof(ForkReport)); }
+  ForkReport* get() const noexcept { return report_; }
+
+ private:
+  ForkReport* report_ = nullptr;
+};
+
+[[noreturn]] void fail_in_child(ForkReport* report, Step step, int error) noexcept {
+  report->step = step;
+  report->error = error;
+  report->failed = true;
+  ::_exit(127);
+}
+
+// The forked child: async-signal-safe calls only (the parent may have had
+// other threads, whose locks stay locked here). Never returns.
+[[noreturn]] void run_forked_child(const Command& cmd, SpawnPlan& plan, ForkReport* report,
+                                   const sigset_t& mask, int* scratch) noexcept {
+  auto fail = [report](Step step, int error) { fail_in_child(report, step, error); };
+  report->step = Step::signal_reset;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0) continue;
+    if (old.sa_handler == SIG_IGN || old.sa_handler == SIG_DFL) continue;
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(sig, &dfl, nullptr);
+  }
+  if (cmd.get_new_session()) {
+    report->step = Step::setsid;
+    if (::setsid() < 0) fail(Step::setsid, errno);
+  }
+  if (cmd.get_process_group()) {
+    report->step = Step::setpgid;
+    if (::setpgid(0, *cmd.get_process_group()) != 0) fail(Step::setpgid, errno);
+  }
+  if (cmd.get_current_dir()) {
+    report->step = Step::chdir;
+    if (::chdir(cmd.get_current_dir()->c_str()) != 0) fail(Step::chdir, errno);
+  }
+  report->step = Step::redirect_fds;
+  const auto& r = plan.redirects;
+  for (size_t i = 0; i < r.size(); ++i) {
+    scratch[i] = ::fcntl(r[i].source_fd, F_DUPFD, plan.scratch_fd_floor);
+    if (scratch[i] < 0) fail(Step::redirect_fds, errno);
+  }
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (::dup2(scratch[i], r[i].child_fd) < 0) fail(Step::redirect_fds, errno);
+    ::close(scratch[i]);
+  }
+  report->step = Step::pre_exec_hook;
+  for (const auto& hook : cmd.hooks()) {
+    const int rc = hook();
+    if (rc != 0) fail(Step::pre_exec_hook, rc);
+  }
+  report->step = Step::signal_mask;
+  if (::sigprocmask(SIG_SETMASK, &mask, nullptr) != 0) fail(Step::signal_mask, errno);
+  report->step = Step::execve;
+  int error = ENOENT;
+  bool saw_eacces = false;
+  for (size_t i = 0; i < plan.candidates.size(); ++i) {
+    report->candidate = static_cast<int>(i);
+    const char* path = plan.candidates[i].c_str();
+    ::execve(path, plan.argv.data(), plan.envp.data());
+    error = errno;
+    if (error == ENOEXEC) {
+      plan.sh_argv[1] = const_cast<char*>(path);
+      ::execve("/bin/sh", plan.sh_argv.data(), plan.envp.data());
+      error = errno;
+    }
+    if (error == EACCES) saw_eacces = true;
+    if (error != EACCES && error != ENOENT && error != ENOTDIR) break;
+  }
+  fail_in_child(report, Step::execve, (error == ENOENT && saw_eacces) ? EACCES : error);
+}
+
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &saved, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  sigset_t saved;
+};
+
+Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
+  const std::string& program = cmd.program();
+  SharedReport shared;
+  ForkReport* report = shared.get();
+  std::vector<int> scratch(plan.redirects.size(), -1);
+  int p[2];
+  if (::pipe(p) != 0) throw Error(errno, Step::create_pipe, program, "exec notification pipe");
+  UniqueFd read_end(p[0]), write_end(p[1]);
+  if (::fcntl(p[0], F_SETFD, FD_CLOEXEC) != 0 || ::fcntl(p[1], F_SETFD, FD_CLOEXEC) != 0) {
+    throw Error(errno, Step::create_pipe, program, "exec notification pipe");
+  }
+  pid_t pid;
+  {
+    // The child starts with every signal blocked, so no handler of the
+    // parent's runs in it before the reset; it restores `saved` before exec.
+    BlockedSignals blocked;
+    pid = ::fork();
+    if (pid == 0) {
+      read_end.release();
+      run_forked_child(cmd, plan, report, blocked.saved, scratch.data());
+    }
+    if (pid < 0) throw Error(errno, Step::fork, program);
+  }
+  write_end.reset();
+  // EOF once the child has exec'd (the pipe is close-on-exec) or exited.
+  char byte;
+  ssize_t n;
+  do {
+    n = ::read(read_end.get(), &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  auto fail_with = [&](Error error) -> Launched {
+    int err = 0;
+    reap(pid, true, err);
+    throw error;
+  };
+  if (report->failed) return fail_with(Error(report->error, report->step, program));
+  if (report->step != Step::execve) {
+    int err = 0;
+    auto status = reap(pid, true, err);
+    throw Error(ECANCELED, Step::child_died, program,
+                std::string("during ") + to_string(report->step) + ": " +
+                    (status ? status->to_string() : std::string("unknown status")));
+  }
+  const int index = report->candidate;
+  return Launched{pid, index >= 0 ? plan.candidates[static_cast<size_t>(index)] : program};
+}
+
+}  // namespace
+
+Launched launch(const Command& cmd, SpawnPlan& plan) {
+  if (cmd.hooks().empty()) return spawn_without_fork(cmd, plan);
+  return fork_and_exec(cmd, plan);
+}
+
+}  // namespace taskport::macos

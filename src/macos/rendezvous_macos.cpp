@@ -1,0 +1,125 @@
+// The Rendezvous (taskport/rendezvous.hpp) over Mach: a receive right
+// registered with launchd under a random name, the child's task port in a
+// port-descriptor message, accepted only from the expected pid (audit
+// trailer). See rendezvous_protocol.hpp for the wire protocol.
+#include <errno.h>
+
+#include <optional>
+
+#include "macos/exit_watch.hpp"
+#include "macos/mach_error.hpp"
+#include "macos/rendezvous_accept.hpp"
+#include "macos/rendezvous_child.hpp"
+#include "macos/rendezvous_protocol.hpp"
+#include "macos/rendezvous_server.hpp"
+#include "taskport/rendezvous.hpp"
+
+namespace taskport {
+
+struct Rendezvous::Impl {
+  Start start = Start::at_once;
+  std::optional<macos::rendezvous::Server> server;  // until accepted or released
+  macos::SendOnceRight reply;                       // a waiting child's release
+  bool finished = false;                            // accepted or released
+};
+
+Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
+  impl_->start = start;
+  impl_->server.emplace("rendezvous");
+}
+
+Rendezvous::~Rendezvous() { release(); }
+Rendezvous::Rendezvous(Rendezvous&&) noexcept = default;
+Rendezvous& Rendezvous::operator=(Rendezvous&& other) noexcept {
+  if (this != &other) {
+    release();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+Rendezvous::ChildSetup Rendezvous::child_setup() const {
+  ChildSetup setup;
+  if (!impl_ || !impl_->server)
+    throw Error(EINVAL, Step::rendezvous, std::string(), "the rendezvous has ended");
+  setup.env.emplace_back(macos::rendezvous::kNameVariable, impl_->server->name());
+  if (impl_->start == Start::on_release) setup.env.emplace_back(macos::rendezvous::kWaitVariable, "1");
+  return setup;
+}
+
+Command& Rendezvous::prepare(Command& cmd) const {
+  for (auto& kv : child_setup().env) cmd.env(kv.first, kv.second);
+  return cmd;
+}
+
+namespace {
+
+Task accept_task(Rendezvous::Impl& impl, macos::Expectation& expect, std::chrono::nanoseconds timeout) {
+  if (impl.finished || !impl.server) {
+    throw Error(EINVAL, Step::accept_task, expect.name,
+                "the rendezvous has already handed over a task or was released");
+  }
+  expect.deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             std::max(timeout, std::chrono::nanoseconds(0)));
+  macos::rendezvous::Handoff handoff = macos::accept_handoff(*impl.server, expect);
+  // The registration is no longer needed: nobody else may send now.
+  impl.server.reset();
+  impl.finished = true;
+  impl.reply = std::move(handoff.reply);
+  Task task = macos::make_task(std::move(handoff.task), expect.pid);
+  // at_once: a child that waits anyway (it asked with a reply right) goes on now.
+  if (impl.start == Rendezvous::Start::at_once && impl.reply.valid()) macos::rendezvous::send_go(impl.reply);
+  return task;
+}
+
+}  // namespace
+
+Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
+  macos::Expectation expect;
+  expect.pid = child.pid();
+  expect.exit_fd = child.exit_fd();
+  expect.is_our_child = !child.status().has_value();
+  expect.name = child.program();
+  if (child.status()) throw Error(ESRCH, Step::accept_task, expect.name, "the child has already been reaped");
+  return accept_task(*impl_, expect, timeout);
+}
+
+Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
+  macos::Expectation expect;
+  expect.pid = pid;
+  expect.name = "pid " + std::to_string(pid);
+  UniqueFd watch = macos::watch_exit(pid);
+  if (!watch) throw Error(errno, Step::accept_task, expect.name, "kqueue EVFILT_PROC on the child");
+  expect.exit_fd = watch.get();
+  return accept_task(*impl_, expect, timeout);
+}
+
+void Rendezvous::release() noexcept {
+  if (!impl_) return;
+  // A waiting child that was accepted gets go; one whose message is still
+  // queued is woken by the send-once notification when the port (and the
+  // message with its reply right) is destroyed.
+  if (impl_->reply.valid()) macos::rendezvous::send_go(impl_->reply);
+  impl_->server.reset();
+  impl_->finished = true;
+}
+
+bool send_task_to_spawner() {
+  macos::rendezvous::ChildOutcome outcome;
+  if (!macos::rendezvous::send_from_environment(outcome)) return false;
+  using macos::rendezvous::ChildStep;
+  if (outcome.step == ChildStep::done) return true;  // also when the spawner dropped us: we were sent
+  const char* what = "bootstrap_look_up";
+  switch (outcome.step) {
+    case ChildStep::look_up: what = "bootstrap_look_up of the spawner's port (has it gone?)"; break;
+    case ChildStep::reply_port: what = "mach_port_allocate"; break;
+    case ChildStep::send: what = "mach_msg send of the task port"; break;
+    case ChildStep::await_go: what = "mach_msg receive of the spawner's release"; break;
+    case ChildStep::done: break;
+  }
+  throw Error(macos::errno_from_kern(outcome.kr), Step::send_task, "self",
+              macos::kern_text(what, outcome.kr));
+}
+
+}  // namespace taskport

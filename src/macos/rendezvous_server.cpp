@@ -1,0 +1,209 @@
+#include "macos/rendezvous_server.hpp"
+
+#include <bsm/libbsm.h>
+#include <errno.h>
+#include <poll.h>
+#include <servers/bootstrap.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "macos/mach_error.hpp"
+#include "macos/rendezvous_protocol.hpp"
+#include "taskport/error.hpp"
+
+namespace taskport::macos::rendezvous {
+namespace {
+
+constexpr std::chrono::milliseconds kSlice{20};
+
+std::string unique_name() {
+  unsigned char random[16];
+  ::arc4random_buf(random, sizeof random);
+  std::string name = kNamePrefix + std::to_string(::getpid()) + ".";
+  for (unsigned char b : random) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", b);
+    name += hex;
+  }
+  return name;
+}
+
+// True once the exit watch fired (non-consuming: poll, not kevent).
+bool exited(int exit_fd) {
+  pollfd p{exit_fd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+struct Verdict {
+  bool from_child = false;  // the kernel says the expected process sent it
+  bool valid = false;
+  std::string reason;  // why it was not accepted
+};
+
+// Every check of Chromium's rule: nothing in an incoming message is used
+// before it is known to be what the protocol says. The sender is
+// established first (only the kernel's audit trailer counts), so that a
+// stranger's junk is told apart from a broken child.
+Verdict check(const ReceivedTaskPortMessage& in, pid_t pid) {
+  Verdict v;
+  const TaskPortMessage& m = in.message;
+  const mach_msg_bits_t bits = m.header.msgh_bits;
+  const mach_msg_size_t size = m.header.msgh_size;
+  // The trailer sits right after msgh_size bytes; only a message of the
+  // expected size has it where the struct says.
+  if (size != sizeof(TaskPortMessage)) {
+    v.reason = "a message of " + std::to_string(size) + " bytes (expected " +
+               std::to_string(sizeof(TaskPortMessage)) + ")";
+    return v;
+  }
+  if (in.trailer.msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
+      in.trailer.msgh_trailer_size < sizeof(mach_msg_audit_trailer_t)) {
+    v.reason = "a message without an audit trailer";
+    return v;
+  }
+  const pid_t sender = ::audit_token_to_pid(in.trailer.msgh_audit);
+  if (sender != pid) {
+    v.reason = "a message from pid " + std::to_string(sender);
+    return v;
+  }
+  v.from_child = true;
+  if (m.header.msgh_id != kTaskPortMessageId) {
+    v.reason =
+        "a message with id " + std::to_string(m.header.msgh_id) + " (not a taskport task-port message)";
+    return v;
+  }
+  if (!(bits & MACH_MSGH_BITS_COMPLEX) || m.body.msgh_descriptor_count != 1) {
+    v.reason = "a message without exactly one descriptor";
+    return v;
+  }
+  // No reply right (the child runs on), or the send-once right a waiting
+  // child made with MAKE_SEND_ONCE.
+  const mach_msg_type_name_t reply = MACH_MSGH_BITS_REMOTE(bits);
+  if (reply == 0 ? m.header.msgh_remote_port != MACH_PORT_NULL
+                 : reply != MACH_MSG_TYPE_PORT_SEND_ONCE || !MACH_PORT_VALID(m.header.msgh_remote_port)) {
+    v.reason = "a message with a reply right of type " + std::to_string(reply);
+    return v;
+  }
+  if (m.task.type != MACH_MSG_PORT_DESCRIPTOR || m.task.disposition != MACH_MSG_TYPE_PORT_SEND ||
+      !MACH_PORT_VALID(m.task.name)) {
+    v.reason = "a descriptor of type " + std::to_string(m.task.type) + " and disposition " +
+               std::to_string(m.task.disposition) + " (expected a port send right)";
+    return v;
+  }
+  // And the port must name that same process's task (a child could send
+  // some other task port it holds).
+  int task_pid = -1;
+  const kern_return_t kr = ::pid_for_task(m.task.name, &task_pid);
+  if (kr != KERN_SUCCESS || task_pid != pid) {
+    v.reason = kr != KERN_SUCCESS ? "a port that is no task port (" + kern_text("pid_for_task", kr) + ")"
+                                  : "the task port of pid " + std::to_string(task_pid);
+    return v;
+  }
+  v.valid = true;
+  return v;
+}
+
+}  // namespace
+
+Server::Server(const std::string& program) {
+  for (int attempt = 0;; ++attempt) {
+    name_ = unique_name();
+    name_t service;
+    std::memset(service, 0, sizeof service);
+    std::strncpy(service, name_.c_str(), sizeof service - 1);
+    mach_port_t port = MACH_PORT_NULL;
+    const kern_return_t kr = ::bootstrap_check_in(bootstrap_port, service, &port);
+    if (kr == KERN_SUCCESS) {
+      port_.reset(port);
+      return;
+    }
+    // 128 random bits collide only by malice; try fresh names a few times.
+    if ((kr == BOOTSTRAP_NAME_IN_USE || kr == BOOTSTRAP_SERVICE_ACTIVE) && attempt < 3) continue;
+    throw Error(kr == BOOTSTRAP_NOT_PRIVILEGED ? EPERM : EIO, Step::rendezvous, program,
+                std::string("bootstrap_check_in(") + name_ + "): " + ::bootstrap_strerror(kr));
+  }
+}
+
+ReceiveResult Server::receive(pid_t pid, int exit_fd, std::chrono::steady_clock::time_point deadline) {
+  using clock = std::chrono::steady_clock;
+  ReceiveResult result;
+  ReceivedTaskPortMessage in;
+  bool last_try = false;  // the child has exited: drain what it may have sent, once
+  while (true) {
+    mach_msg_timeout_t timeout_ms = 0;
+    if (!last_try) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      if (left.count() <= 0) {
+        result.outcome = Outcome::timed_out;
+        return result;
+      }
+      timeout_ms = static_cast<mach_msg_timeout_t>(std::min(left, kSlice).count());
+    }
+    std::memset(&in, 0, sizeof in);
+    const kern_return_t kr = ::mach_msg(
+        &in.message.header, MACH_RCV_MSG | MACH_RCV_TIMEOUT | MACH_RCV_INTERRUPT | kAuditTrailerOptions, 0,
+        sizeof in, port_.get(), timeout_ms, MACH_PORT_NULL);
+    if (kr == MACH_RCV_TIMED_OUT) {
+      if (last_try) {
+        result.outcome = Outcome::child_exited;
+        return result;
+      }
+      last_try = exited(exit_fd);
+      continue;
+    }
+    if (kr == MACH_RCV_INTERRUPTED) continue;
+    if (kr == MACH_RCV_TOO_LARGE) {
+      // Without MACH_RCV_LARGE the kernel has dequeued and destroyed it.
+      result.rejected.push_back("a message too large for the protocol");
+      continue;
+    }
+    if (kr != MACH_MSG_SUCCESS) {
+      result.outcome = Outcome::failed;
+      result.kr = kr;
+      return result;
+    }
+    Verdict v = check(in, pid);
+    if (!v.valid) {
+      ::mach_msg_destroy(&in.message.header);
+      if (!v.from_child) {
+        result.rejected.push_back(std::move(v.reason));
+        continue;
+      }
+      result.outcome = Outcome::malformed;
+      result.reason = std::move(v.reason);
+      return result;
+    }
+    result.outcome = Outcome::accepted;
+    result.handoff.task.reset(in.message.task.name);
+    result.handoff.reply.reset(in.message.header.msgh_remote_port);
+    return result;
+  }
+}
+
+kern_return_t send_go(SendOnceRight& reply) noexcept {
+  GoMessage go;
+  std::memset(&go, 0, sizeof go);
+  go.header.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0);
+  go.header.msgh_size = sizeof go;
+  go.header.msgh_remote_port = reply.get();
+  go.header.msgh_id = kGoMessageId;
+  // The child's reply port is fresh and empty: the send never waits.
+  const kern_return_t kr = ::mach_msg(&go.header, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof go, 0,
+                                      MACH_PORT_NULL, 1000, MACH_PORT_NULL);
+  if (kr == MACH_MSG_SUCCESS) {
+    reply.release();  // consumed by the message
+  } else {
+    reply.reset();
+  }
+  return kr;
+}
+
+}  // namespace taskport::macos::rendezvous

@@ -1,0 +1,135 @@
+// The macOS spawn path: Command::spawn and Command::spawn_with_task.
+//
+// spawn() is posix_spawn (fork + exec only for pre_exec hooks, launch.hpp).
+// spawn_with_task() cannot simply take a task port: the only Mach route to
+// another process's port, task_for_pid, needs root or a debugger
+// entitlement; and a port taken before exec names the old task, which exec
+// terminates (README "macOS: the exec finding"). So the child sends its own
+// task port *after* exec: the preload dylib is inserted with
+// DYLD_INSERT_LIBRARIES, and its constructor, before main, hands
+// mach_task_self() over through a Rendezvous (rendezvous_protocol.hpp).
+// Command::task_via_preload() is therefore implied on macOS.
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "macos/dyld_policy.hpp"
+#include "macos/exit_watch.hpp"
+#include "macos/launch.hpp"
+#include "macos/rendezvous_protocol.hpp"
+#include "macos/spawn_plan.hpp"
+#include "macos/wait_status.hpp"
+#include "taskport/command.hpp"
+#include "taskport/error.hpp"
+#include "taskport/rendezvous.hpp"
+
+namespace taskport {
+namespace {
+
+using macos::SpawnPlan;
+
+Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
+  UniqueFd watch = macos::watch_exit(pid);
+  if (!watch) {
+    const int error = errno;
+    ::kill(pid, SIGKILL);
+    int err = 0;
+    macos::reap(pid, true, err);
+    throw Error(error, Step::poll, cmd.program(), "kqueue EVFILT_PROC on the child");
+  }
+  return Child(pid, std::move(watch), cmd.program(), std::move(plan.parent_ends[0]),
+               std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
+}
+
+// The child's DYLD_INSERT_LIBRARIES: the preload first, then whatever the
+// child would have had.
+std::string insert_libraries(const Command& cmd, const std::string& preload) {
+  std::string value = preload;
+  const char* existing = nullptr;
+  const auto& edits = cmd.env_edits();
+  bool edited = false;
+  for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
+    if (it->key == "DYLD_INSERT_LIBRARIES") {
+      edited = true;
+      if (it->value) existing = it->value->c_str();
+      break;
+    }
+  }
+  if (!edited && !cmd.env_cleared()) existing = ::getenv("DYLD_INSERT_LIBRARIES");
+  if (existing != nullptr && *existing != '\0') value += std::string(":") + existing;
+  return value;
+}
+
+// Kills and reaps a child that failed the rendezvous, then throws `error`.
+[[noreturn]] void abandon(Child& child, const Error& error) {
+  try {
+    child.kill();
+    child.wait();
+  } catch (...) {
+    // Already reaped, or not ours any more: nothing left to clean up.
+  }
+  throw error;
+}
+
+}  // namespace
+
+Child Command::spawn() const {
+  if (get_start_suspended()) {
+    throw Error(EINVAL, Step::resume, program(),
+                "start_suspended needs spawn_with_task(): nothing could resume it");
+  }
+  if (get_task_via_preload()) {
+    throw Error(EINVAL, Step::rendezvous, program(), "task_via_preload needs spawn_with_task()");
+  }
+  SpawnPlan plan;
+  macos::build_spawn_plan(*this, {}, plan);
+  const macos::Launched launched = macos::launch(*this, plan);
+  return make_child(*this, launched.pid, plan);
+}
+
+std::pair<Child, Task> Command::spawn_with_task() const {
+  const std::string preload = preload_library();
+  if (preload.empty() || ::access(preload.c_str(), R_OK) != 0) {
+    throw Error(
+        ENOENT, Step::rendezvous, program(),
+        "preload library '" + preload +
+            "' not found: macOS gets a task port from the program itself, through this library (install "
+            "taskport, set TASKPORT_PRELOAD_LIBRARY, or call taskport::set_preload_library)");
+  }
+  // With start_suspended the child waits in the preload's constructor,
+  // before main, until we have suspended it and released it.
+  const bool suspended = get_start_suspended();
+  Rendezvous rendezvous(suspended ? Rendezvous::Start::on_release : Rendezvous::Start::at_once);
+  std::vector<std::pair<std::string, std::string>> extra = rendezvous.child_setup().env;
+  extra.emplace_back("DYLD_INSERT_LIBRARIES", insert_libraries(*this, preload));
+
+  SpawnPlan plan;
+  macos::build_spawn_plan(*this, extra, plan);
+  const macos::Launched launched = macos::launch(*this, plan);
+  Child child = make_child(*this, launched.pid, plan);
+
+  const macos::DyldVerdict verdict = macos::check_dyld_policy(launched.path);
+  if (verdict.refuse != 0) {
+    abandon(child, Error(verdict.refuse, Step::accept_task, program(), verdict.reason));
+  }
+  try {
+    Task task = rendezvous.accept(child, get_preload_timeout());
+    if (suspended) {
+      task.suspend();
+      rendezvous.release();  // it runs on only when the Task resumes it
+    }
+    return {std::move(child), std::move(task)};
+  } catch (const Error& e) {
+    if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) {
+      abandon(child, e);
+    }
+    abandon(child, Error(e.errno_value(), Step::accept_task, program(),
+                         std::string(e.what()) + "; " + macos::preload_hint(launched.path, verdict.reason)));
+  }
+}
+
+}  // namespace taskport

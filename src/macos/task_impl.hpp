@@ -1,0 +1,39 @@
+// The macOS Task: the child's Mach task port, its pid, a kqueue that fires
+// at its exit, and the count of suspensions this Task made. One struct so
+// that each concern's .cpp (memory, regions, threads, info) works on it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <mutex>
+
+#include "macos/mach_port.hpp"
+#include "taskport/task.hpp"
+#include "taskport/unique_fd.hpp"
+
+namespace taskport {
+
+struct Task::Impl {
+  Impl(macos::SendRight p, pid_t id, UniqueFd kq) noexcept
+      : port(std::move(p)), pid(id), exit_kq(std::move(kq)) {}
+
+  // The task port: names exactly the task that sent it (the program image
+  // running when it was sent; an exec replaces the task and the port then
+  // names a dead one). Every Mach call takes it; the pid is for messages,
+  // proc_regionfilename and signals.
+  macos::SendRight port;
+  pid_t pid;
+  // EVFILT_PROC/NOTE_EXIT on the pid (exit_watch.hpp); invalid if the
+  // process could not be watched.
+  UniqueFd exit_kq;
+
+  // task_suspend/task_resume are counted by the kernel per task, across
+  // every holder of the port; this counts ours, so that resume() never
+  // undoes someone else's suspension and ~Impl undoes exactly ours.
+  mutable std::mutex suspend_mutex;
+  int suspend_count = 0;
+
+  ~Impl();
+};
+
+}  // namespace taskport

@@ -1,0 +1,127 @@
+// The macOS Task's address space: Task::regions() and Task::region_at().
+//
+// mach_vm_region_recurse walks the task's VM map, descending into submaps
+// (the dyld shared cache is one) so that each mapping is reported on its
+// own, as vmmap(1) does. The file behind a region comes from
+// proc_regionfilename, which takes the pid: it is asked only while the
+// task's exit watch says the process is alive (its pid is then ours).
+// Device and inode are not reported (left 0).
+#include <errno.h>
+#include <libproc.h>
+#include <mach/mach.h>
+#include <mach/mach_vm.h>
+#include <sys/param.h>
+
+#include <string>
+
+#include "macos/exit_watch.hpp"
+#include "macos/mach_error.hpp"
+#include "macos/task_impl.hpp"
+
+namespace taskport {
+
+const char* to_string(RegionKind kind) noexcept {
+  switch (kind) {
+    case RegionKind::file: return "file";
+    case RegionKind::anonymous: return "anonymous";
+    case RegionKind::heap: return "heap";
+    case RegionKind::stack: return "stack";
+    case RegionKind::vdso: return "vdso";
+    case RegionKind::other: return "other";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using macos::kern_error;
+
+bool is_malloc_tag(unsigned tag) {
+  switch (tag) {
+    case VM_MEMORY_MALLOC:
+    case VM_MEMORY_MALLOC_SMALL:
+    case VM_MEMORY_MALLOC_LARGE:
+    case VM_MEMORY_MALLOC_HUGE:
+    case VM_MEMORY_MALLOC_TINY:
+    case VM_MEMORY_MALLOC_LARGE_REUSABLE:
+    case VM_MEMORY_MALLOC_LARGE_REUSED:
+    case VM_MEMORY_MALLOC_NANO:
+    case VM_MEMORY_MALLOC_MEDIUM: return true;
+    default: return false;
+  }
+}
+
+// The next leaf region at or above `address`; false past the last one.
+bool next_region(const Task::Impl& t, std::uint64_t address, Region& out) {
+  mach_vm_address_t start = address;
+  mach_vm_size_t size = 0;
+  natural_t depth = 0;
+  vm_region_submap_info_data_64_t info{};
+  while (true) {
+    mach_msg_type_number_t count = VM_REGION_SUBMAP_INFO_COUNT_64;
+    const kern_return_t kr = ::mach_vm_region_recurse(
+        t.port.get(), &start, &size, &depth, reinterpret_cast<vm_region_recurse_info_t>(&info), &count);
+    if (kr == KERN_INVALID_ADDRESS) return false;  // nothing at or above `address`
+    if (kr != KERN_SUCCESS) throw kern_error(kr, Step::read_regions, t.pid, "mach_vm_region_recurse");
+    if (!info.is_submap) break;
+    ++depth;  // look inside the submap at the same address
+  }
+  out = Region();
+  out.start = start;
+  out.end = start + size;
+  out.protection.read = (info.protection & VM_PROT_READ) != 0;
+  out.protection.write = (info.protection & VM_PROT_WRITE) != 0;
+  out.protection.execute = (info.protection & VM_PROT_EXECUTE) != 0;
+  out.shared = info.share_mode == SM_SHARED || info.share_mode == SM_TRUESHARED ||
+               info.share_mode == SM_SHARED_ALIASED;
+  out.offset = info.offset;
+
+  char path[MAXPATHLEN];
+  const int n = ::proc_regionfilename(t.pid, start, path, sizeof path);
+  if (n > 0) out.path.assign(path, static_cast<std::size_t>(n));
+
+  if (!out.path.empty()) {
+    out.kind = RegionKind::file;
+  } else if (info.user_tag == VM_MEMORY_STACK) {
+    out.kind = RegionKind::stack;
+  } else if (is_malloc_tag(info.user_tag)) {
+    out.kind = RegionKind::heap;
+  } else {
+    out.kind = RegionKind::anonymous;
+  }
+  return true;
+}
+
+// Paths came from the pid: they are ours only if the process is still alive.
+void check_alive(const Task::Impl& t) {
+  if (t.exit_kq && macos::exit_watch_fired(t.exit_kq.get())) {
+    throw Error(ESRCH, Step::read_regions, macos::task_name(t.pid), "the task has exited");
+  }
+}
+
+}  // namespace
+
+std::vector<Region> Task::regions() const {
+  std::vector<Region> regions;
+  std::uint64_t address = 0;
+  Region r;
+  while (next_region(*impl_, address, r)) {
+    address = r.end;
+    regions.push_back(std::move(r));
+    if (address == 0) break;  // wrapped at the top of the address space
+  }
+  check_alive(*impl_);
+  return regions;
+}
+
+std::optional<Region> Task::region_at(std::uint64_t address) const {
+  Region r;
+  if (!next_region(*impl_, address, r) || !r.contains(address)) {
+    check_alive(*impl_);
+    return std::nullopt;
+  }
+  check_alive(*impl_);
+  return r;
+}
+
+}  // namespace taskport

@@ -1,0 +1,156 @@
+// fork_with_task: a forked child (no exec) running a function, and its Task.
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "rdv_support.hpp"
+#include "support.hpp"
+#include "taskport/taskport.hpp"
+
+using namespace tp_rdv;
+using taskport::fork_with_task;
+using taskport::Task;
+using tp_test::open_fds;
+using tp_test::pidfd_pid;
+using tp_test::wait_exit;
+
+namespace {
+
+// Descriptors open now that were not in `before`.
+std::set<int> new_fds(const std::set<int>& before) {
+  std::set<int> added;
+  for (int fd : open_fds()) {
+    if (before.count(fd) == 0) added.insert(fd);
+  }
+  return added;
+}
+
+// Memory the tests look at in the forked child (its copy).
+volatile int g_value = 1;
+
+// Blocks until one byte arrives (or EOF). Async-signal-safe.
+void await_byte(int fd) {
+  char c;
+  while (::read(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+void send_byte(int fd) {
+  const char c = 'x';
+  while (::write(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+TEST(ForkWithTask, ChildRunsTheFunctionAndExitsWithItsValue) {
+  auto [child, task] = fork_with_task([] { return 7; });
+  EXPECT_EQ(wait_exit(child).code(), 7);
+}
+
+TEST(ForkWithTask, TaskNamesTheForkedChild) {
+  tp_test::Pipe release = tp_test::make_pipe();
+  auto [child, task] = fork_with_task([&] {
+    ::close(release.write.get());  // so that the parent's close is EOF here
+    await_byte(release.read.get());
+    return 0;
+  });
+  child.kill_on_drop(true);
+  EXPECT_EQ(task.pid(), child.pid());
+  EXPECT_EQ(pidfd_pid(task.native_handle()), child.pid());
+  EXPECT_EQ(pidfd_pid(child.exit_fd()), child.pid());
+  EXPECT_TRUE(task.is_alive());
+  release.write.reset();
+  EXPECT_TRUE(wait_exit(child).success());
+}
+
+TEST(ForkWithTask, TaskReadsAndWritesTheChildsMemory) {
+  tp_test::Pipe ready = tp_test::make_pipe();
+  tp_test::Pipe go = tp_test::make_pipe();
+  g_value = 1;
+  auto [child, task] = fork_with_task([&] {
+    g_value = 42;  // the child's copy only
+    send_byte(ready.write.get());
+    await_byte(go.read.get());
+    return g_value == 99 ? 0 : 1;
+  });
+  child.kill_on_drop(true);
+  ASSERT_TRUE(tp_test::poll_readable(ready.read.get(), kLong));
+  const auto address = reinterpret_cast<std::uint64_t>(&g_value);
+  EXPECT_EQ(task.read_value<int>(address), 42);
+  EXPECT_EQ(g_value, 1) << "the parent's copy is untouched";
+  const int v = 99;
+  task.write(address, &v, sizeof v);
+  send_byte(go.write.get());
+  EXPECT_TRUE(wait_exit(child).success()) << "the child did not see the write";
+}
+
+TEST(ForkWithTask, TaskOfAChildThatExitsAtOnceStillNamesIt) {
+  auto [child, task] = fork_with_task([] { return 0; });
+  EXPECT_EQ(task.pid(), child.pid());
+  EXPECT_TRUE(wait_exit(child).success());
+  EXPECT_FALSE(task.is_alive());
+}
+
+TEST(ForkWithTask, ExceptionEscapingTheFunctionTerminatesTheChild) {
+  auto [child, task] = fork_with_task([]() -> int { throw std::runtime_error("escapes"); });
+  EXPECT_EQ(wait_exit(child).signal(), SIGABRT);
+}
+
+TEST(ForkWithTask, TaskKeepsWorkingAfterTheChildDropsItsPrivileges) {
+  // Root forks the fixture, the fixture becomes uid 65534 and non-dumpable,
+  // the reader then drops to uid 1000 with no capability: process_vm_readv
+  // is refused, and the Task falls back to the mem fd the fixture handed
+  // over before it dropped anything.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to change users";
+  auto facts = in_process_as(0, [](const Say& say) {
+    tp_test::Pipe ready = tp_test::make_pipe();
+    tp_test::Pipe done = tp_test::make_pipe();
+    auto [child, task] = fork_with_task([&] {
+      ::close(done.write.get());  // the reader's exit is EOF here, whatever happens
+      if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, 65534, 65534, 65534) != 0 ||
+          ::syscall(SYS_setresuid, 65534, 65534, 65534) != 0) {
+        return 2;
+      }
+      ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+      g_value = 65534;
+      send_byte(ready.write.get());
+      await_byte(done.read.get());
+      return 0;
+    });
+    child.kill_on_drop(true);
+    if (!tp_test::poll_readable(ready.read.get(), kLong)) {
+      say("exception", "the fixture never became ready");
+      return;
+    }
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(1000, 1000, 1000) != 0 ||
+        ::setresuid(1000, 1000, 1000) != 0) {
+      say("exception", "could not become uid 1000");
+      return;
+    }
+    say("capeff", effective_capabilities());
+    say("value", std::to_string(task.read_value<int>(reinterpret_cast<std::uint64_t>(&g_value))));
+    send_byte(done.write.get());
+  });
+  EXPECT_EQ(facts["exception"], "");
+  EXPECT_EQ(facts["capeff"], "0000000000000000");
+  EXPECT_EQ(facts["value"], "65534");
+}
+
+TEST(ForkWithTask, NoDescriptorLeaks) {
+  const std::set<int> before = open_fds();
+  for (int i = 0; i < 100; ++i) {
+    auto [child, task] = fork_with_task([] { return 0; });
+    ASSERT_TRUE(wait_exit(child).success());
+  }
+  // Only new descriptors are leaks: one may have closed meanwhile (the
+  // library's reaper lets go of the pidfd of an earlier test's child).
+  EXPECT_EQ(new_fds(before), std::set<int>{});
+}
