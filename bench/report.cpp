@@ -25,8 +25,8 @@ namespace {
 
 // The spawn methods every full run must contain, in table order.
 const std::vector<std::string> kMethods = {
-    "floor",           "taskport",          "taskport_hook",  "taskport_suspended", "posix_spawn_pidfd",
-    "fork_exec_pidfd", "boost_v2_default",  "boost_v2_vfork", "rust_std",           "rust_std_pre_exec"};
+    "floor",           "taskport",         "taskport_hook",  "taskport_suspended", "posix_spawn_pidfd",
+    "fork_exec_pidfd", "boost_v2_default", "boost_v2_vfork", "rust_std",           "rust_std_pre_exec"};
 
 struct Point {
   double median = 0, p10 = 0, p90 = 0;

@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     if (code != 0) throw std::runtime_error("child did not exit 0");
   };
   // A launcher keeps per-launch state (argv, fd list): one per spawn, as in user code.
-  Method def{"boost_v2_default", [&] { proc.emplace(bp::posix::default_launcher()(ctx, exe, no_args)); }, reap};
+  Method def{"boost_v2_default", [&] { proc.emplace(bp::posix::default_launcher()(ctx, exe, no_args)); },
+             reap};
 
   // Boost 1.81's vfork_launcher calls io_context::notify_fork(fork_child) in
   // the vfork child, which rebuilds the context's epoll reactor in memory it
@@ -51,8 +52,7 @@ int main(int argc, char** argv) {
   // would pay about the same in the child's notify_fork.
   std::optional<boost::asio::io_context> vctx;
   vctx.emplace();
-  Method vfork{"boost_v2_vfork",
-               [&] { proc.emplace(bp::posix::vfork_launcher()(*vctx, exe, no_args)); },
+  Method vfork{"boost_v2_vfork", [&] { proc.emplace(bp::posix::vfork_launcher()(*vctx, exe, no_args)); },
                [&] {
                  reap();
                  vctx.emplace();

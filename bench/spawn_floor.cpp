@@ -45,17 +45,16 @@ int main(int argc, char** argv) {
   char* stack_top = static_cast<char*>(stack) + kStack;
 
   pid_t pid = -1;
-  Method floor{
-      "floor",
-      [&] {
-        child.exec_errno = 0;
-        pid = clone(floor_child, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
-        if (pid < 0) throw_errno(errno, "clone");
-        if (child.exec_errno != 0) {
-          waitpid(pid, nullptr, 0);  // the child exited 127
-          throw_errno(child.exec_errno, "execve");
-        }
-      },
-      [&] { reap_pid(pid); }};
+  Method floor{"floor",
+               [&] {
+                 child.exec_errno = 0;
+                 pid = clone(floor_child, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
+                 if (pid < 0) throw_errno(errno, "clone");
+                 if (child.exec_errno != 0) {
+                   waitpid(pid, nullptr, 0);  // the child exited 127
+                   throw_errno(child.exec_errno, "execve");
+                 }
+               },
+               [&] { reap_pid(pid); }};
   return run_spawn_benchmarks(argc, argv, {floor});
 }

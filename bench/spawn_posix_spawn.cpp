@@ -12,14 +12,13 @@ int main(int argc, char** argv) {
   char* const* targv = target_argv(o.target);
 
   int pidfd = -1;
-  Method method{
-      "posix_spawn_pidfd",
-      [&] {
-        pid_t pid;
-        int rc = posix_spawn(&pid, targv[0], nullptr, nullptr, targv, environ);
-        if (rc != 0) throw_errno(rc, "posix_spawn");
-        pidfd = open_pidfd(pid);
-      },
-      [&] { reap_pidfd(pidfd); }};
+  Method method{"posix_spawn_pidfd",
+                [&] {
+                  pid_t pid;
+                  int rc = posix_spawn(&pid, targv[0], nullptr, nullptr, targv, environ);
+                  if (rc != 0) throw_errno(rc, "posix_spawn");
+                  pidfd = open_pidfd(pid);
+                },
+                [&] { reap_pidfd(pidfd); }};
   return run_spawn_benchmarks(argc, argv, {method});
 }

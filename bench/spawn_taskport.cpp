@@ -12,8 +12,9 @@
 #include <string>
 #include <utility>
 
+#include <taskport/taskport.hpp>
+
 #include "harness/harness.hpp"
-#include "taskport/taskport.hpp"
 
 namespace {
 
@@ -23,19 +24,18 @@ Method taskport_method(std::string name, taskport::Command cmd) {
   auto spawned = std::make_shared<std::optional<std::pair<taskport::Child, taskport::Task>>>();
   const bool suspended = cmd.get_start_suspended();
   auto command = std::make_shared<const taskport::Command>(std::move(cmd));
-  return Method{
-      std::move(name),
-      [=] {
-        spawned->emplace(command->spawn_with_task());
-        if (spawned->value().second.native_handle() < 0) throw std::runtime_error("no task handle");
-      },
-      [=] {
-        auto& [child, task] = spawned->value();
-        if (suspended) task.resume();
-        taskport::ExitStatus status = child.wait();
-        spawned->reset();
-        if (!status.success()) throw std::runtime_error("child did not exit 0");
-      }};
+  return Method{std::move(name),
+                [=] {
+                  spawned->emplace(command->spawn_with_task());
+                  if (spawned->value().second.native_handle() < 0) throw std::runtime_error("no task handle");
+                },
+                [=] {
+                  auto& [child, task] = spawned->value();
+                  if (suspended) task.resume();
+                  taskport::ExitStatus status = child.wait();
+                  spawned->reset();
+                  if (!status.success()) throw std::runtime_error("child did not exit 0");
+                }};
 }
 
 }  // namespace

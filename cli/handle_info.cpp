@@ -1,9 +1,31 @@
 #include "handle_info.hpp"
 
 #include <fstream>
-#include <sstream>
+
+#if defined(__APPLE__)
+#include <libproc.h>
+#include <mach/mach.h>
+#endif
 
 namespace taskport_cli {
+
+#if defined(__APPLE__)
+
+// macOS: the kernel tells which pid a task port names (pid_for_task), and
+// libproc the process name; there is no /proc.
+HandleInfo describe(const taskport::Task& task) {
+  HandleInfo info;
+  info.kind = "mach task port";
+  info.handle = task.native_handle();
+  int pid = -1;
+  if (pid_for_task(task.native_handle(), &pid) == KERN_SUCCESS) info.handle_pid = pid;
+  char name[2 * MAXCOMLEN + 1] = {};
+  if (proc_name(task.pid(), name, sizeof name) > 0) info.name = name;
+  return info;
+}
+
+#else
+
 namespace {
 
 // The kernel states which pid a pidfd names in /proc/self/fdinfo/<fd>
@@ -39,6 +61,8 @@ HandleInfo describe(const taskport::Task& task) {
   if (std::getline(comm, name)) info.name = name;
   return info;
 }
+
+#endif  // __APPLE__
 
 std::string state_name(char state) {
   switch (state) {

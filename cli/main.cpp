@@ -7,8 +7,12 @@
 // started suspended, waits, and reports the exit status. Exits with
 // the child's exit code (128 + signal if a signal killed it).
 #include <signal.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -23,18 +27,26 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: taskport run [--suspended] [--json] -- PROGRAM [ARGS...]\n"
+    "usage: taskport run [--suspended] [--json] [--via-preload [--preload-timeout MS]] -- PROGRAM [ARGS...]\n"
     "       taskport --version | --help\n"
     "\n"
     "run         spawn PROGRAM with a task handle, print what the handle shows,\n"
     "            wait for it and print its exit status\n"
     "--suspended the child stops before its first instruction; taskport shows\n"
     "            it in that state, then resumes it\n"
-    "--json      one JSON object on stdout; the child's stdout goes to stderr\n";
+    "--json      one JSON object on stdout; the child's stdout goes to stderr\n"
+    "--via-preload\n"
+    "            get the handle from the program itself, after exec: a preloaded\n"
+    "            library (LD_PRELOAD / DYLD_INSERT_LIBRARIES) sends it before main\n"
+    "            ($TASKPORT_PRELOAD_LIBRARY overrides where the library is found)\n"
+    "--preload-timeout MS\n"
+    "            how long to wait for the handle (default 10000)\n";
 
 struct Options {
   bool suspended = false;
   bool json = false;
+  bool via_preload = false;
+  std::optional<long> preload_timeout_ms;
   std::vector<std::string> argv;
 };
 
@@ -66,11 +78,26 @@ int exit_code_of(const taskport::ExitStatus& status) {
   return 128 + status.signal().value_or(0);
 }
 
+// Run from the build tree, point the library at the preload built beside us
+// unless the environment or the installed copy already says where it is.
+void use_build_tree_preload() {
+#if defined(TASKPORT_CLI_BUILD_PRELOAD)
+  if (std::getenv("TASKPORT_PRELOAD_LIBRARY") != nullptr) return;
+  if (::access(taskport::preload_library().c_str(), R_OK) == 0) return;
+  if (::access(TASKPORT_CLI_BUILD_PRELOAD, R_OK) == 0) taskport::set_preload_library(TASKPORT_CLI_BUILD_PRELOAD);
+#endif
+}
+
 int run(const Options& opt) {
   taskport::Command cmd(opt.argv[0]);
   for (size_t i = 1; i < opt.argv.size(); ++i) cmd.arg(opt.argv[i]);
   if (opt.json) cmd.standard_output(taskport::Stdio::fd(STDERR_FILENO));
   cmd.start_suspended(opt.suspended);
+  if (opt.via_preload) {
+    use_build_tree_preload();
+    cmd.task_via_preload();
+  }
+  if (opt.preload_timeout_ms) cmd.preload_timeout(std::chrono::milliseconds(*opt.preload_timeout_ms));
 
   auto [child, task] = cmd.spawn_with_task();
   // Suspended: the snapshot shows the program before its first instruction.
@@ -80,8 +107,10 @@ int run(const Options& opt) {
   if (!opt.json) {
     std::printf("spawned     %s\n", opt.argv[0].c_str());
     std::printf("pid         %d\n", child.pid());
-    print_handle(opt.suspended ? "task (suspended before its first instruction):" : "task (right after execve):",
-                 at_spawn);
+    const char* title = !opt.suspended     ? "task (right after execve):"
+                        : opt.via_preload ? "task (suspended before main, in the preload's initializer):"
+                                          : "task (suspended before its first instruction):";
+    print_handle(title, at_spawn);
     taskport_cli::print_snapshot(snap);
   }
   if (opt.suspended) task.resume();
@@ -129,6 +158,14 @@ int main(int argc, char** argv) {
     }
     if (args[i] == "--suspended") opt.suspended = true;
     else if (args[i] == "--json") opt.json = true;
+    else if (args[i] == "--via-preload") opt.via_preload = true;
+    else if (args[i] == "--preload-timeout") {
+      if (i + 1 >= args.size()) return usage_error("--preload-timeout needs a value in milliseconds");
+      char* end = nullptr;
+      const long ms = std::strtol(args[++i].c_str(), &end, 10);
+      if (*end != '\0' || ms <= 0) return usage_error("bad --preload-timeout '" + args[i] + "'");
+      opt.preload_timeout_ms = ms;
+    }
     else if (!args[i].empty() && args[i][0] == '-') return usage_error("unknown option '" + args[i] + "'");
     else break;
   }

@@ -212,7 +212,8 @@ namespace {
 void check_exited_zero(const siginfo_t& info) {
   if (info.si_code != CLD_EXITED || info.si_status != 0) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "child did not exit 0 (si_code %d, status %d)", info.si_code, info.si_status);
+    std::snprintf(buf, sizeof buf, "child did not exit 0 (si_code %d, status %d)", info.si_code,
+                  info.si_status);
     throw std::runtime_error(buf);
   }
 }

@@ -109,6 +109,7 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
 
   // Take ownership of every descriptor first: nothing below may leak one.
   std::vector<UniqueFd> fds;
+  fds.reserve(kMaxReceivedFds);  // what the control buffer can carry: no throw while taking them
   std::optional<struct ucred> creds;
   for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
     if (cm->cmsg_level != SOL_SOCKET) continue;

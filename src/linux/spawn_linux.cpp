@@ -70,6 +70,17 @@ class ChildStack {
 
 thread_local ChildStack t_stack;
 
+}  // namespace
+}  // namespace taskport
+
+// glibc's clone() under its internal name: ThreadSanitizer intercepts clone()
+// and treats it like fork, which breaks on CLONE_VM|CLONE_VFORK; __clone is
+// the same function and is not intercepted.
+extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg, ...);
+
+namespace taskport {
+namespace {
+
 // Set once clone(CLONE_PIDFD) has been refused (ENOSYS, EINVAL, or EPERM from
 // a seccomp filter) and the fallback worked: later spawns go straight to it.
 std::atomic<bool> g_clone_pidfd_refused{false};
@@ -136,7 +147,7 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
 
   if (!g_clone_pidfd_refused.load(std::memory_order_relaxed)) {
     int pidfd = -1;
-    out.pid = ::clone(linux_spawn::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
+    out.pid = ::__clone(linux_spawn::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
     if (out.pid > 0) {
       out.pidfd.reset(pidfd);
       return out;
@@ -148,7 +159,7 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw Error(errno, Step::receive_pidfd, program);
   UniqueFd ours(sv[0]), theirs(sv[1]);
   ctx.pidfd_socket = theirs.get();
-  out.pid = ::clone(linux_spawn::taskport_child_entry, stack, kFlags, &ctx, nullptr);
+  out.pid = ::__clone(linux_spawn::taskport_child_entry, stack, kFlags, &ctx, nullptr);
   if (out.pid < 0) throw Error(errno, Step::clone, program);
   g_clone_pidfd_refused.store(true, std::memory_order_relaxed);
   out.pidfd = receive_pidfd(ours.get());

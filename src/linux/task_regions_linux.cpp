@@ -37,10 +37,24 @@ using linux_regions::QueryStatus;
 
 std::string maps_path(const Task::Impl& task) { return "/proc/" + std::to_string(task.pid) + "/maps"; }
 
-UniqueFd open_maps(const Task::Impl& task) {
-  UniqueFd fd(linux_proc::open_proc_file(task, "maps", O_RDONLY, Step::read_regions));
-  if (!fd) throw linux_proc::access_error(task, errno, Step::read_regions, "open " + maps_path(task));
-  return fd;
+// The task's maps file: the descriptor a rendezvous handed over (opened by
+// the task itself, so it works across users: the kernel checks access when
+// maps is opened, not when it is read), else one opened now.
+struct MapsFile {
+  UniqueFd owned;
+  int fd = -1;
+};
+
+MapsFile open_maps(const Task::Impl& task) {
+  MapsFile m;
+  if (task.maps_fd) {
+    m.fd = task.maps_fd.get();
+    return m;
+  }
+  m.owned.reset(linux_proc::open_proc_file(task, "maps", O_RDONLY, Step::read_regions));
+  if (!m.owned) throw linux_proc::access_error(task, errno, Step::read_regions, "open " + maps_path(task));
+  m.fd = m.owned.get();
+  return m;
 }
 
 // True once the task has exited (zombie or reaped): its pidfd polls readable.
@@ -60,8 +74,10 @@ bool exited(const Task::Impl& task) {
 std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
   std::string text;
   char buf[16384];
+  // pread from offset 0: a handed-over descriptor's file position is shared
+  // with every other user of it.
   while (true) {
-    const ssize_t n = ::read(maps_fd, buf, sizeof buf);
+    const ssize_t n = ::pread(maps_fd, buf, sizeof buf, static_cast<off_t>(text.size()));
     if (n > 0) {
       text.append(buf, static_cast<std::size_t>(n));
     } else if (n == 0) {
@@ -90,27 +106,27 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
 }  // namespace
 
 std::vector<Region> Task::regions() const {
-  const UniqueFd maps = open_maps(*impl_);
+  const MapsFile maps = open_maps(*impl_);
   std::vector<Region> regions;
   int error = 0;
-  switch (linux_regions::query_regions(maps.get(), regions, error)) {
+  switch (linux_regions::query_regions(maps.fd, regions, error)) {
     case QueryStatus::ok: return regions;
     case QueryStatus::failed: throw_query_failed(*impl_, error);
     case QueryStatus::unavailable: break;
   }
-  return regions_from_text(*impl_, maps.get());
+  return regions_from_text(*impl_, maps.fd);
 }
 
 std::optional<Region> Task::region_at(std::uint64_t address) const {
-  const UniqueFd maps = open_maps(*impl_);
+  const MapsFile maps = open_maps(*impl_);
   std::optional<Region> region;
   int error = 0;
-  switch (linux_regions::query_region_at(maps.get(), address, region, error)) {
+  switch (linux_regions::query_region_at(maps.fd, address, region, error)) {
     case QueryStatus::ok: return region;
     case QueryStatus::failed: throw_query_failed(*impl_, error);
     case QueryStatus::unavailable: break;
   }
-  for (Region& r : regions_from_text(*impl_, maps.get())) {
+  for (Region& r : regions_from_text(*impl_, maps.fd)) {
     if (r.contains(address)) return std::move(r);
   }
   return std::nullopt;

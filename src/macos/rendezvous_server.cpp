@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 
@@ -57,24 +58,32 @@ Verdict check(const ReceivedTaskPortMessage& in, pid_t pid) {
   const TaskPortMessage& m = in.message;
   const mach_msg_bits_t bits = m.header.msgh_bits;
   const mach_msg_size_t size = m.header.msgh_size;
-  // The trailer sits right after msgh_size bytes; only a message of the
-  // expected size has it where the struct says.
-  if (size != sizeof(TaskPortMessage)) {
-    v.reason = "a message of " + std::to_string(size) + " bytes (expected " +
-               std::to_string(sizeof(TaskPortMessage)) + ")";
+  // The kernel appends the trailer right after the message's msgh_size
+  // bytes (rounded to 4): find it there, whatever the size, so that the
+  // sender is known before anything else is judged.
+  const std::size_t trailer_at = (static_cast<std::size_t>(size) + 3) & ~std::size_t{3};
+  if (trailer_at + sizeof(mach_msg_audit_trailer_t) > sizeof in) {
+    v.reason = "a message of " + std::to_string(size) + " bytes";
     return v;
   }
-  if (in.trailer.msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
-      in.trailer.msgh_trailer_size < sizeof(mach_msg_audit_trailer_t)) {
+  mach_msg_audit_trailer_t trailer;
+  std::memcpy(&trailer, reinterpret_cast<const unsigned char*>(&in) + trailer_at, sizeof trailer);
+  if (trailer.msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
+      trailer.msgh_trailer_size < sizeof(mach_msg_audit_trailer_t)) {
     v.reason = "a message without an audit trailer";
     return v;
   }
-  const pid_t sender = ::audit_token_to_pid(in.trailer.msgh_audit);
+  const pid_t sender = ::audit_token_to_pid(trailer.msgh_audit);
   if (sender != pid) {
     v.reason = "a message from pid " + std::to_string(sender);
     return v;
   }
   v.from_child = true;
+  if (size != sizeof(TaskPortMessage)) {
+    v.reason = "a message of " + std::to_string(size) + " bytes (expected " +
+               std::to_string(sizeof(TaskPortMessage)) + ")";
+    return v;
+  }
   if (m.header.msgh_id != kTaskPortMessageId) {
     v.reason =
         "a message with id " + std::to_string(m.header.msgh_id) + " (not a taskport task-port message)";

@@ -11,8 +11,10 @@
 // Command::task_via_preload() is therefore implied on macOS.
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,7 +94,13 @@ Child Command::spawn() const {
 }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
-  const std::string preload = preload_library();
+  std::string preload = preload_library();
+  // dyld resolves a relative path against the child's working directory,
+  // which current_dir() may change: pass an absolute one.
+  if (char* absolute = preload.empty() ? nullptr : ::realpath(preload.c_str(), nullptr)) {
+    preload = absolute;
+    std::free(absolute);
+  }
   if (preload.empty() || ::access(preload.c_str(), R_OK) != 0) {
     throw Error(
         ENOENT, Step::rendezvous, program(),

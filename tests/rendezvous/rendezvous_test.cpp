@@ -470,10 +470,9 @@ TEST_F(RendezvousAcrossUsers, ReceiverHasNoAccessWithoutTheHandle) {
   EXPECT_EQ(facts["read"], "taskport-marker");
 }
 
-// Enable once Task::regions()/region_at() use Task::Impl::maps_fd when it is valid
-// (src/linux/task_regions_linux.cpp): until then they open /proc/<pid>/maps
-// themselves, which the kernel refuses across users.
-TEST_F(RendezvousAcrossUsers, DISABLED_ReceiverListsTheChildsRegionsThroughTheHandle) {
+// Task::regions()/region_at() use the maps descriptor the child handed over:
+// opening /proc/<pid>/maps here would be refused across users.
+TEST_F(RendezvousAcrossUsers, ReceiverListsTheChildsRegionsThroughTheHandle) {
   const pid_t pid = child_->pid();
   const std::uint64_t marker = marker_;
   auto facts = in_process_as(kReceiverUid, [&](const Say& say) {
