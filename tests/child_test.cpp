@@ -94,7 +94,7 @@ TEST(ExitStatusOfChild, NoCoreIsReportedWhenNoneIsAllowed) {
 // ---- waiting -------------------------------------------------------------------------
 
 TEST(Waiting, WaitForReturnsNothingWhileTheChildRuns) {
-  Child child = probe({"--sleep", "30"}).spawn();
+  Child child = long_running_probe().spawn();
   child.kill_on_drop(true);
   EXPECT_EQ(child.wait_for(std::chrono::milliseconds(20)), std::nullopt);
   EXPECT_EQ(child.status(), std::nullopt);
@@ -104,7 +104,7 @@ TEST(Waiting, WaitForReturnsNothingWhileTheChildRuns) {
 }
 
 TEST(Waiting, WaitForWithZeroTimeoutIsAPoll) {
-  Child child = probe({"--sleep", "30"}).spawn();
+  Child child = long_running_probe().spawn();
   child.kill_on_drop(true);
   EXPECT_EQ(child.wait_for(std::chrono::nanoseconds(0)), std::nullopt);
   child.kill();
@@ -196,14 +196,14 @@ TEST(Waiting, ExitFdBecomesReadableOnceTheChildExits) {
 // ---- signals -------------------------------------------------------------------------
 
 TEST(ChildSignal, ASignalReachesTheChild) {
-  Child child = probe({"--sleep", "30"}).spawn();
+  Child child = long_running_probe().spawn();
   child.kill_on_drop(true);
   child.signal(SIGTERM);
   EXPECT_EQ(wait_exit(child).signal(), SIGTERM);
 }
 
 TEST(ChildSignal, SignalZeroChecksThatTheChildExists) {
-  Child child = probe({"--sleep", "30"}).spawn();
+  Child child = long_running_probe().spawn();
   child.kill_on_drop(true);
   EXPECT_NO_THROW(child.signal(0));
   child.kill();
@@ -292,7 +292,8 @@ TEST(ChildDestructor, DroppingClosesThePipesSoAChildReadingStdinEnds) {
 }
 
 TEST(ChildDestructor, KillOnDropKillsARunningChild) {
-  auto [child, task] = probe({"--sleep", "30"}).spawn_with_task();
+  Lifeline lifeline;  // only the kill can end the child while this lives
+  auto [child, task] = lifeline.probe().spawn_with_task();
   const pid_t pid = child.pid();
   child.kill_on_drop(true);
   { Child dropped = std::move(child); }

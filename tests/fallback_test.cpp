@@ -166,7 +166,7 @@ TEST_F(Fallback, TheFilterAllowsCloneWithoutPidfd) {
 // ---- spawning under the filter ------------------------------------------------------
 
 TEST_F(Fallback, SpawnWithTaskGivesAPidfdNamingTheChild) {
-  auto [child, task] = probe({"--sleep", "30"}).spawn_with_task();
+  auto [child, task] = long_running_probe().spawn_with_task();
   child.kill_on_drop(true);
   EXPECT_EQ(pidfd_pid(task.native_handle()), child.pid());
   EXPECT_EQ(pidfd_pid(child.pidfd()), child.pid());
@@ -328,13 +328,14 @@ TEST_F(Fallback, ConcurrentSpawnsEachGetTheirOwnChild) {
 void start_library_threads() {
   {  // the tracer: start suspended goes through it
     Command cmd = probe();
-    cmd.start_suspended();
+    cmd.start_suspended().standard_output(Stdio::null()).standard_error(Stdio::null());
     auto [child, task] = cmd.spawn_with_task();
     child.kill();
     child.wait_for(kLong);
   }
   {  // the reaper: a running child is dropped
-    auto [child, task] = probe({"--sleep", "30"}).spawn_with_task();
+    Lifeline lifeline;
+    auto [child, task] = lifeline.probe().spawn_with_task();
     const pid_t pid = child.pid();
     { Child dropped = std::move(child); }
     task.signal(SIGKILL);

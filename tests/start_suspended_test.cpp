@@ -29,10 +29,12 @@ char state_of(pid_t pid) {
   return st ? st->state : '-';
 }
 
-// A suspended probe whose first act would be to create `marker`.
+// A suspended probe whose first act would be to create `marker`. Its
+// stdout/stderr are not ours: should this process crash, a stopped orphan
+// must not hold the test runner's output pipe open.
 Command suspended_toucher(const std::string& marker) {
   Command cmd = probe({"--touch", marker});
-  cmd.start_suspended();
+  cmd.start_suspended().standard_output(Stdio::null()).standard_error(Stdio::null());
   return cmd;
 }
 

@@ -39,7 +39,7 @@ Command runs_until_stdin_closes() {
 // ---- identity --------------------------------------------------------------------------
 
 TEST(TaskHandle, NativeHandleIsAPidfdNamingTheChild) {
-  auto [child, task] = probe({"--sleep", "30"}).spawn_with_task();
+  auto [child, task] = long_running_probe().spawn_with_task();
   child.kill_on_drop(true);
   ASSERT_GE(task.native_handle(), 0);
   EXPECT_EQ(pidfd_pid(task.native_handle()), child.pid());
@@ -49,7 +49,7 @@ TEST(TaskHandle, NativeHandleIsAPidfdNamingTheChild) {
 }
 
 TEST(TaskHandle, ChildPidfdNamesTheChildToo) {
-  Child child = probe({"--sleep", "30"}).spawn();
+  Child child = long_running_probe().spawn();
   child.kill_on_drop(true);
   EXPECT_EQ(pidfd_pid(child.pidfd()), child.pid());
   child.kill();
@@ -116,14 +116,14 @@ TEST(TaskHandle, IsAliveUntilTheChildExits) {
 // ---- signals ---------------------------------------------------------------------------
 
 TEST(TaskHandle, SignalReachesTheChild) {
-  auto [child, task] = probe({"--sleep", "30"}).spawn_with_task();
+  auto [child, task] = long_running_probe().spawn_with_task();
   child.kill_on_drop(true);
   task.signal(SIGTERM);
   EXPECT_EQ(wait_exit(child).signal(), SIGTERM);
 }
 
 TEST(TaskHandle, SignalWorksFromAnotherThread) {
-  auto [child, task] = probe({"--sleep", "30"}).spawn_with_task();
+  auto [child, task] = long_running_probe().spawn_with_task();
   child.kill_on_drop(true);
   Task& handle = task;  // (C++17 lambdas cannot capture structured bindings)
   std::thread t([&handle] { handle.signal(SIGUSR1); });
@@ -164,10 +164,11 @@ TEST(TaskHandle, TaskOutlivesAWaitedChild) {
 }
 
 TEST(TaskHandle, TaskOutlivesADroppedRunningChildAndCanStillEndIt) {
+  Lifeline lifeline;
   std::optional<Task> task;
   pid_t pid;
   {
-    auto [child, t] = probe({"--sleep", "30"}).spawn_with_task();
+    auto [child, t] = lifeline.probe().spawn_with_task();
     pid = child.pid();
     task.emplace(std::move(t));
   }  // Child dropped without kill_on_drop: the process keeps running
@@ -180,7 +181,7 @@ TEST(TaskHandle, TaskOutlivesADroppedRunningChildAndCanStillEndIt) {
 }
 
 TEST(TaskHandle, AMovedTaskKeepsNamingTheProcess) {
-  auto [child, task] = probe({"--sleep", "30"}).spawn_with_task();
+  auto [child, task] = long_running_probe().spawn_with_task();
   child.kill_on_drop(true);
   const int fd = task.native_handle();
   Task moved = std::move(task);
@@ -192,7 +193,7 @@ TEST(TaskHandle, AMovedTaskKeepsNamingTheProcess) {
 
 TEST(TaskHandle, DestroyingTheTaskClosesItsDescriptorOnly) {
   Child child = [] {
-    auto [c, t] = probe({"--sleep", "30"}).spawn_with_task();
+    auto [c, t] = long_running_probe().spawn_with_task();
     c.kill_on_drop(true);
     EXPECT_EQ(pidfd_pid(t.native_handle()), c.pid());
     return std::move(c);

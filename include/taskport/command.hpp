@@ -28,8 +28,9 @@ namespace taskport {
 // is suspended and the parent's other threads keep running:
 //   * call only async-signal-safe functions (signal-safety(7)): no malloc,
 //     no new, no locks, no stdio, no std::string building, no logging;
-//   * do not throw (the child would die by SIGABRT; spawn reports
-//     Step::pre_exec_hook with the errno it finds, see README);
+//   * do not throw: the child would die by SIGABRT, and spawn then reports
+//     Error(ECANCELED, Step::child_died) naming the hook step and the signal
+//     (as for any hook that dies or calls _exit);
 //   * do not write to the parent's memory: the parent sees every write;
 //   * keep stack use under 64 KiB;
 //   * do not call fork/vfork/clone, exit (use _exit), or return by longjmp.

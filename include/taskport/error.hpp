@@ -30,7 +30,7 @@ enum class Step {
   setpgid,          // (child) new process group
   chdir,            // (child) working directory
   redirect_fds,     // (child) placing stdio and extra fds at their numbers
-  pre_exec_hook,    // (child) a user hook returned an error or died
+  pre_exec_hook,    // (child) a user hook returned an error (a hook that dies: child_died)
   ptrace_traceme,   // (child) arming start-suspended
   signal_mask,      // (child) restoring the signal mask
   execve,           // (child) execve of the resolved path

@@ -37,6 +37,12 @@ Command probe(std::initializer_list<std::string> args) {
   return cmd;
 }
 
+Command long_running_probe() {
+  Command cmd = probe({"--wait-stdin"});
+  cmd.standard_input(Stdio::piped());
+  return cmd;
+}
+
 // ---- report ----------------------------------------------------------------
 
 namespace {
@@ -243,6 +249,14 @@ Pipe make_pipe(int flags) {
     return {};
   }
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Lifeline::Lifeline() : pipe_(make_pipe()) {}
+
+Command Lifeline::probe() const {
+  Command cmd = tp_test::probe({"--wait-stdin"});
+  cmd.standard_input(Stdio::fd(pipe_.read.get()));
+  return cmd;
 }
 
 void write_str(int fd, const std::string& s) {

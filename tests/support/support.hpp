@@ -34,6 +34,10 @@ const std::string& probe_path();
 // Command(probe_path()) with the given arguments.
 taskport::Command probe(std::initializer_list<std::string> args = {});
 
+// A probe that runs until its stdin — a pipe whose write end only the Child
+// holds — closes: it can never outlive the test process (unlike a sleep).
+taskport::Command long_running_probe();
+
 // ---- what the probe reports ----------------------------------------------
 
 struct FdSeen {
@@ -105,6 +109,19 @@ struct Pipe {
   taskport::UniqueFd read, write;
 };
 Pipe make_pipe(int flags = 0x80000 /* O_CLOEXEC */);
+
+// For children that must outlive their Child object: they read the
+// lifeline's pipe until the test cuts it (or this process dies).
+class Lifeline {
+ public:
+  Lifeline();
+  // probe --wait-stdin with stdin = the lifeline's pipe.
+  taskport::Command probe() const;
+  void cut() { pipe_.write.reset(); }
+
+ private:
+  Pipe pipe_;
+};
 void write_str(int fd, const std::string& s);
 
 // Open descriptors of this process (from /proc/self/fd).

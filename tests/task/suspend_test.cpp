@@ -275,7 +275,7 @@ TEST(Registers, MatchGdbsViewOfTheSameBlockedThread) {
 #if defined(__x86_64__) || defined(__aarch64__)
 // The first instruction of a dynamically linked program is its interpreter's
 // entry point: AT_BASE (from the kernel's auxv) + e_entry of that ELF file.
-TEST(StartSuspended, StopsAtTheProgramsFirstInstruction) {
+TEST(SuspendedStart, StopsAtTheProgramsFirstInstruction) {
   Target t = spawn_target("--block", /*suspended=*/true);
   const pid_t pid = t.child.pid();
   EXPECT_EQ(t.task.suspend_count(), 1);
@@ -318,7 +318,7 @@ TEST(StartSuspended, StopsAtTheProgramsFirstInstruction) {
 }
 #endif
 
-TEST(StartSuspended, SuspendAndResumeNestOnTopOfTheInitialSuspension) {
+TEST(SuspendedStart, SuspendAndResumeNestOnTopOfTheInitialSuspension) {
   Target t = spawn_target("--ticker", /*suspended=*/true);
   const int out = t.child.stdout_pipe().get();
   t.task.suspend();
