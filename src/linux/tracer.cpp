@@ -290,6 +290,13 @@ void release(std::unique_ptr<Suspension> s) noexcept {
 }
 
 #if defined(__x86_64__) || defined(__aarch64__)
+// Registers mirrors the kernel's NT_PRSTATUS layout (user_regs_struct).
+#if defined(__x86_64__)
+static_assert(sizeof(Registers) == 27 * 8, "x86_64 user_regs_struct is 27 registers");
+#else
+static_assert(sizeof(Registers) == 34 * 8, "arm64 user_pt_regs is x0-x30, sp, pc, pstate");
+#endif
+
 Registers get_registers(const Suspension& s, pid_t tid) {
   if (s.threads.count(tid) == 0) {
     throw Error(ESRCH, Step::read_registers, linux_proc::task_name(s.pid),
