@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -251,8 +252,99 @@ void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
   throw Error(r.error != 0 ? r.error : EFAULT, Step::read_memory, linux_proc::task_name(impl_->pid), detail);
 }
 
+namespace {
+
+// The kernel pins and unpins each page of each remote iovec on its own, so
+// for many small reads the per-iovec work, not the system call, dominates:
+// requests that lie within one page are read as one span of that page into a
+// scratch buffer and handed out from there. A page that cannot be read fails
+// every request in it with the same errno, as separate reads would.
+constexpr std::uint64_t kPage = 4096;
+
+struct Span {
+  std::uint64_t start = 0, end = 0;
+  std::vector<size_t> members;
+};
+
+size_t read_coalesced(const Task::Impl& t, ReadRequest* requests, size_t count) {
+  std::vector<size_t> order;
+  order.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const ReadRequest& r = requests[i];
+    const bool fits_one_page = r.size != 0 && !impossible_range(r.address, r.size) &&
+                               r.address / kPage == (r.address + r.size - 1) / kPage;
+    if (fits_one_page) order.push_back(i);
+  }
+  if (order.size() < 2) return read_requests(t, requests, count);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return requests[a].address < requests[b].address; });
+
+  std::vector<Span> spans;
+  for (size_t i : order) {
+    const ReadRequest& r = requests[i];
+    if (!spans.empty() && spans.back().start / kPage == r.address / kPage) {
+      spans.back().end = std::max(spans.back().end, r.address + r.size);
+      spans.back().members.push_back(i);
+    } else {
+      spans.push_back(Span{r.address, r.address + r.size, {i}});
+    }
+  }
+  if (spans.size() == order.size()) return read_requests(t, requests, count);  // nothing shares a page
+
+  // Spans of two or more requests become one request into scratch; the rest
+  // (single requests, page-crossing ones) are read as they are.
+  std::vector<bool> grouped(count, false);
+  std::vector<ReadRequest> batch;
+  std::vector<size_t> origin;  // for singles: index into requests; for spans: SIZE_MAX
+  std::vector<const Span*> span_of;
+  size_t scratch_size = 0;
+  for (const Span& sp : spans) {
+    if (sp.members.size() >= 2) scratch_size += sp.end - sp.start;
+  }
+  std::vector<unsigned char> scratch(scratch_size);
+  size_t offset = 0;
+  for (const Span& sp : spans) {
+    if (sp.members.size() < 2) continue;
+    ReadRequest r;
+    r.address = sp.start;
+    r.size = sp.end - sp.start;
+    r.buffer = scratch.data() + offset;
+    offset += r.size;
+    for (size_t m : sp.members) grouped[m] = true;
+    batch.push_back(r);
+    origin.push_back(SIZE_MAX);
+    span_of.push_back(&sp);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (grouped[i]) continue;
+    batch.push_back(requests[i]);
+    origin.push_back(i);
+    span_of.push_back(nullptr);
+  }
+  read_requests(t, batch.data(), batch.size());
+
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const ReadRequest& b = batch[k];
+    if (origin[k] != SIZE_MAX) {
+      requests[origin[k]].bytes_read = b.bytes_read;
+      requests[origin[k]].error = b.error;
+      continue;
+    }
+    for (size_t m : span_of[k]->members) {
+      ReadRequest& r = requests[m];
+      const std::uint64_t skip = r.address - b.address;
+      const size_t available = b.bytes_read > skip ? std::min<size_t>(r.size, b.bytes_read - skip) : 0;
+      std::memcpy(r.buffer, static_cast<const unsigned char*>(b.buffer) + skip, available);
+      r.bytes_read = available;
+      r.error = available == r.size ? 0 : (b.error != 0 ? b.error : EFAULT);
+    }
+  }
+  return count_complete(requests, count);
+}
+
+}  // namespace
+
 std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {
-  return read_requests(*impl_, requests, count);
+  return read_coalesced(*impl_, requests, count);
 }
 
 void Task::write(std::uint64_t address, const void* data, std::size_t size) {
