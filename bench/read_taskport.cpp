@@ -90,7 +90,8 @@ std::string throughput(std::size_t bytes, const Stats& s) {
 }
 
 std::string per_value(std::size_t values, const Stats& s) {
-  return ",\"values\":" + std::to_string(values) + ",\"ns_per_value\":" + std::to_string(s.median_us * 1000 / values);
+  return ",\"values\":" + std::to_string(values) +
+         ",\"ns_per_value\":" + std::to_string(s.median_us * 1000 / values);
 }
 
 void check(bool ok, const char* what) {
@@ -162,13 +163,15 @@ int main(int argc, char** argv) try {
       }
     });
     ::close(mem);
-    emit(("pread_per_value" + std::string(suffix)).c_str(), a.n, out.per_pread, per_value(a.values, out.per_pread));
+    emit(("pread_per_value" + std::string(suffix)).c_str(), a.n, out.per_pread,
+         per_value(a.values, out.per_pread));
     return out;
   };
   const Scatter sparse = scattered(scatter_bytes, "");
   const Scatter dense = scattered(1 << 20, "_dense");
 
-  const Stats block_read = time_it(a.n, [&] { task.read(reinterpret_cast<std::uint64_t>(source.data()), dest.data(), block); });
+  const Stats block_read =
+      time_it(a.n, [&] { task.read(reinterpret_cast<std::uint64_t>(source.data()), dest.data(), block); });
   check(std::memcmp(dest.data(), source.data(), block) == 0, "block_read");
   emit("block_read", a.n, block_read, throughput(block, block_read));
 
@@ -186,26 +189,27 @@ int main(int argc, char** argv) try {
   const double block_share = local.median_us / block_read.median_us;
   auto ns = [&](const Stats& st) { return st.median_us * 1000 / static_cast<double>(a.values); };
   char table[4096];
-  std::snprintf(table, sizeof table,
-                "\n| read method (%zu × 8 B) | values over 64 MiB (~1 per page) | over 1 MiB (~40 per page) |\n"
-                "|---|--:|--:|\n"
-                "| read_many (batched) | %.0f µs (%.0f ns/value) | %.0f µs (%.0f ns/value) |\n"
-                "| process_vm_readv per value | %.0f µs (%.0f ns/value) | %.0f µs (%.0f ns/value) |\n"
-                "| pread /proc/pid/mem per value | %.0f µs (%.0f ns/value) | %.0f µs (%.0f ns/value) |\n\n"
-                "| block (%zu MiB) | median | bandwidth |\n|---|--:|--:|\n"
-                "| Task::read | %.0f µs | %.0f MiB/s |\n"
-                "| memcpy in-process | %.0f µs | %.0f MiB/s |\n\n"
-                "| read goal | measured | result |\n|---|--:|---|\n"
-                "| read_many ≥ 10× process_vm_readv per value (~1 value per page) | %.1f× | %s |\n"
-                "| read_many ≥ 10× process_vm_readv per value (~40 values per page) | %.1f× | %s |\n"
-                "| block read ≥ 70%% of memcpy bandwidth | %.0f%% | %s |\n",
-                a.values, sparse.batched.median_us, ns(sparse.batched), dense.batched.median_us, ns(dense.batched),
-                sparse.per_call.median_us, ns(sparse.per_call), dense.per_call.median_us, ns(dense.per_call),
-                sparse.per_pread.median_us, ns(sparse.per_pread), dense.per_pread.median_us, ns(dense.per_pread),
-                a.block_mib, block_read.median_us, static_cast<double>(a.block_mib) / (block_read.median_us / 1e6),
-                local.median_us, static_cast<double>(a.block_mib) / (local.median_us / 1e6), sparse_speedup,
-                sparse_speedup >= 10 ? "PASS" : "FAIL", dense_speedup, dense_speedup >= 10 ? "PASS" : "FAIL",
-                block_share * 100, block_share >= 0.7 ? "PASS" : "FAIL");
+  std::snprintf(
+      table, sizeof table,
+      "\n| read method (%zu × 8 B) | values over 64 MiB (~1 per page) | over 1 MiB (~40 per page) |\n"
+      "|---|--:|--:|\n"
+      "| read_many (batched) | %.0f µs (%.0f ns/value) | %.0f µs (%.0f ns/value) |\n"
+      "| process_vm_readv per value | %.0f µs (%.0f ns/value) | %.0f µs (%.0f ns/value) |\n"
+      "| pread /proc/pid/mem per value | %.0f µs (%.0f ns/value) | %.0f µs (%.0f ns/value) |\n\n"
+      "| block (%zu MiB) | median | bandwidth |\n|---|--:|--:|\n"
+      "| Task::read | %.0f µs | %.0f MiB/s |\n"
+      "| memcpy in-process | %.0f µs | %.0f MiB/s |\n\n"
+      "| read goal | measured | result |\n|---|--:|---|\n"
+      "| read_many ≥ 10× process_vm_readv per value (~1 value per page) | %.1f× | %s |\n"
+      "| read_many ≥ 10× process_vm_readv per value (~40 values per page) | %.1f× | %s |\n"
+      "| block read ≥ 70%% of memcpy bandwidth | %.0f%% | %s |\n",
+      a.values, sparse.batched.median_us, ns(sparse.batched), dense.batched.median_us, ns(dense.batched),
+      sparse.per_call.median_us, ns(sparse.per_call), dense.per_call.median_us, ns(dense.per_call),
+      sparse.per_pread.median_us, ns(sparse.per_pread), dense.per_pread.median_us, ns(dense.per_pread),
+      a.block_mib, block_read.median_us, static_cast<double>(a.block_mib) / (block_read.median_us / 1e6),
+      local.median_us, static_cast<double>(a.block_mib) / (local.median_us / 1e6), sparse_speedup,
+      sparse_speedup >= 10 ? "PASS" : "FAIL", dense_speedup, dense_speedup >= 10 ? "PASS" : "FAIL",
+      block_share * 100, block_share >= 0.7 ? "PASS" : "FAIL");
   std::fputs(table, stderr);
   if (!a.md.empty()) {
     if (FILE* f = std::fopen(a.md.c_str(), "a")) {

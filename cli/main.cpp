@@ -12,9 +12,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,9 +58,12 @@ int usage_error(const std::string& message) {
 taskport_cli::JsonObject handle_json(const taskport_cli::HandleInfo& info) {
   taskport_cli::JsonObject o;
   o.field("kind", info.kind).field("value", info.handle);
-  if (info.handle_pid) o.field("names_pid", *info.handle_pid); else o.null_field("names_pid");
-  if (info.state) o.field("state", taskport_cli::state_name(*info.state)); else o.null_field("state");
-  if (info.name) o.field("name", *info.name); else o.null_field("name");
+  if (info.handle_pid) o.field("names_pid", *info.handle_pid);
+  else o.null_field("names_pid");
+  if (info.state) o.field("state", taskport_cli::state_name(*info.state));
+  else o.null_field("state");
+  if (info.name) o.field("name", *info.name);
+  else o.null_field("name");
   return o;
 }
 
@@ -84,7 +87,8 @@ void use_build_tree_preload() {
 #if defined(TASKPORT_CLI_BUILD_PRELOAD)
   if (std::getenv("TASKPORT_PRELOAD_LIBRARY") != nullptr) return;
   if (::access(taskport::preload_library().c_str(), R_OK) == 0) return;
-  if (::access(TASKPORT_CLI_BUILD_PRELOAD, R_OK) == 0) taskport::set_preload_library(TASKPORT_CLI_BUILD_PRELOAD);
+  if (::access(TASKPORT_CLI_BUILD_PRELOAD, R_OK) == 0)
+    taskport::set_preload_library(TASKPORT_CLI_BUILD_PRELOAD);
 #endif
 }
 
@@ -107,7 +111,7 @@ int run(const Options& opt) {
   if (!opt.json) {
     std::printf("spawned     %s\n", opt.argv[0].c_str());
     std::printf("pid         %d\n", child.pid());
-    const char* title = !opt.suspended     ? "task (right after execve):"
+    const char* title = !opt.suspended    ? "task (right after execve):"
                         : opt.via_preload ? "task (suspended before main, in the preload's initializer):"
                                           : "task (suspended before its first instruction):";
     print_handle(title, at_spawn);
@@ -119,7 +123,9 @@ int run(const Options& opt) {
   if (opt.json) {
     taskport_cli::JsonObject exit;
     if (status.code()) exit.field("code", static_cast<long long>(*status.code()));
-    if (status.signal()) exit.field("signal", static_cast<long long>(*status.signal())).field("core_dumped", status.core_dumped());
+    if (status.signal())
+      exit.field("signal", static_cast<long long>(*status.signal()))
+          .field("core_dumped", status.core_dumped());
     taskport_cli::JsonObject out;
     out.field("program", opt.argv[0])
         .field("pid", static_cast<long long>(child.pid()))
@@ -165,8 +171,7 @@ int main(int argc, char** argv) {
       const long ms = std::strtol(args[++i].c_str(), &end, 10);
       if (*end != '\0' || ms <= 0) return usage_error("bad --preload-timeout '" + args[i] + "'");
       opt.preload_timeout_ms = ms;
-    }
-    else if (!args[i].empty() && args[i][0] == '-') return usage_error("unknown option '" + args[i] + "'");
+    } else if (!args[i].empty() && args[i][0] == '-') return usage_error("unknown option '" + args[i] + "'");
     else break;
   }
   opt.argv.assign(args.begin() + static_cast<long>(i), args.end());

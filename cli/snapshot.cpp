@@ -18,7 +18,8 @@ std::string hex(std::uint64_t v) {
 std::string bytes_human(std::uint64_t n) {
   char buf[32];
   if (n >= (1ULL << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(n) / (1ULL << 30));
-  else if (n >= (1ULL << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1ULL << 20));
+  else if (n >= (1ULL << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1ULL << 20));
   else if (n >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024);
   else std::snprintf(buf, sizeof buf, "%" PRIu64 " B", n);
   return buf;
@@ -80,11 +81,13 @@ std::map<std::string, KindTotal> totals_by_kind(const std::vector<taskport::Regi
 
 template <class T>
 void opt_field(JsonObject& o, const char* key, const std::optional<T>& v) {
-  if (v) o.field(key, static_cast<long long>(*v)); else o.null_field(key);
+  if (v) o.field(key, static_cast<long long>(*v));
+  else o.null_field(key);
 }
 
 void opt_ns_field(JsonObject& o, const char* key, const std::optional<std::chrono::nanoseconds>& v) {
-  if (v) o.field(key, static_cast<long long>(v->count())); else o.null_field(key);
+  if (v) o.field(key, static_cast<long long>(v->count()));
+  else o.null_field(key);
 }
 
 std::string opt_bytes(const std::optional<std::uint64_t>& v) { return v ? bytes_human(*v) : "n/a"; }
@@ -116,8 +119,9 @@ Snapshot take_snapshot(taskport::Task& task) {
 void print_snapshot(const Snapshot& s) {
 #if defined(__x86_64__) || defined(__aarch64__)
   if (s.registers) {
-    std::printf("  registers   pc %s  sp %s  fp %s (main thread)\n", hex(s.registers->program_counter()).c_str(),
-                hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str());
+    std::printf("  registers   pc %s  sp %s  fp %s (main thread)\n",
+                hex(s.registers->program_counter()).c_str(), hex(s.registers->stack_pointer()).c_str(),
+                hex(s.registers->frame_pointer()).c_str());
   }
 #endif
   if (s.memory) {
@@ -134,16 +138,18 @@ void print_snapshot(const Snapshot& s) {
                 opt_bytes(i.resident_file).c_str(), opt_bytes(i.swapped).c_str());
     std::printf("  cpu         user %s, system %s\n", i.user_time ? seconds(*i.user_time).c_str() : "n/a",
                 i.system_time ? seconds(*i.system_time).c_str() : "n/a");
-    std::printf("  events      faults %s minor / %s major, switches %s voluntary / %s involuntary, syscalls %s read / %s write\n",
-                opt_count(i.minor_faults).c_str(), opt_count(i.major_faults).c_str(),
-                opt_count(i.voluntary_switches).c_str(), opt_count(i.involuntary_switches).c_str(),
-                opt_count(i.syscalls_read).c_str(), opt_count(i.syscalls_write).c_str());
+    std::printf(
+        "  events      faults %s minor / %s major, switches %s voluntary / %s involuntary, syscalls %s read "
+        "/ %s write\n",
+        opt_count(i.minor_faults).c_str(), opt_count(i.major_faults).c_str(),
+        opt_count(i.voluntary_switches).c_str(), opt_count(i.involuntary_switches).c_str(),
+        opt_count(i.syscalls_read).c_str(), opt_count(i.syscalls_write).c_str());
   }
   if (!s.threads.empty()) {
     std::printf("threads (%zu):\n", s.threads.size());
     for (const auto& t : s.threads) {
-      std::printf("  %-8d %-16s %-14s user %s, system %s\n", t.tid, t.name.c_str(), taskport::to_string(t.state),
-                  seconds(t.user_time).c_str(), seconds(t.system_time).c_str());
+      std::printf("  %-8d %-16s %-14s user %s, system %s\n", t.tid, t.name.c_str(),
+                  taskport::to_string(t.state), seconds(t.user_time).c_str(), seconds(t.system_time).c_str());
     }
   }
   if (!s.regions.empty()) {
@@ -155,7 +161,8 @@ void print_snapshot(const Snapshot& s) {
     }
     for (const auto& r : s.regions) {
       if (r.kind == taskport::RegionKind::file && r.protection.execute) {
-        std::printf("  code       %s-%s %s %s\n", hex(r.start).c_str(), hex(r.end).c_str(), prot(r).c_str(), r.path.c_str());
+        std::printf("  code       %s-%s %s %s\n", hex(r.start).c_str(), hex(r.end).c_str(), prot(r).c_str(),
+                    r.path.c_str());
       }
     }
   }
@@ -225,7 +232,8 @@ JsonObject snapshot_json(const Snapshot& s) {
   JsonObject regions;
   std::uint64_t total = 0;
   for (const auto& r : s.regions) total += r.size();
-  regions.field("count", static_cast<long long>(s.regions.size())).field("bytes", static_cast<long long>(total));
+  regions.field("count", static_cast<long long>(s.regions.size()))
+      .field("bytes", static_cast<long long>(total));
   JsonObject by_kind;
   for (const auto& [kind, t] : totals_by_kind(s.regions)) {
     JsonObject k;

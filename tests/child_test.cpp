@@ -22,8 +22,8 @@ using taskport::Child;
 using taskport::Command;
 using taskport::Error;
 using taskport::ExitStatus;
-using taskport::Step;
 using taskport::Stdio;
+using taskport::Step;
 
 // ---- exit status ---------------------------------------------------------------------
 
@@ -65,7 +65,9 @@ TEST(ExitStatusOfChild, ACoreDumpIsReported) {
   Command cmd = probe({"--kill-self", std::to_string(SIGQUIT)});
   cmd.current_dir(dir.path());
   cmd.pre_exec([] {
-    struct rlimit lim {256ul << 20, 256ul << 20};
+    struct rlimit lim {
+      256ul << 20, 256ul << 20
+    };
     return ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &lim, nullptr) == 0 ? 0 : 1;
   });
   Child child = cmd.spawn();
@@ -78,7 +80,9 @@ TEST(ExitStatusOfChild, ACoreDumpIsReported) {
 TEST(ExitStatusOfChild, NoCoreIsReportedWhenNoneIsAllowed) {
   Command cmd = probe({"--kill-self", std::to_string(SIGQUIT)});
   cmd.pre_exec([] {
-    struct rlimit lim {0, 0};
+    struct rlimit lim {
+      0, 0
+    };
     return ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &lim, nullptr) == 0 ? 0 : 1;
   });
   std::string pattern;
@@ -277,8 +281,8 @@ TEST(ChildDestructor, DroppingARunningChildLeavesItRunningAndItIsReapedWhenItExi
   EXPECT_FALSE(is_reaped(pid));
   in.write.reset();  // now it exits by itself
   EXPECT_TRUE(poll_readable(task.exit_fd(), kLong));
-  EXPECT_TRUE(eventually_reaped(pid)) << "the library must reap it (state "
-                                      << (proc_stat(pid) ? proc_stat(pid)->state : '-') << ")";
+  EXPECT_TRUE(eventually_reaped(pid))
+      << "the library must reap it (state " << (proc_stat(pid) ? proc_stat(pid)->state : '-') << ")";
 }
 
 TEST(ChildDestructor, DroppingClosesThePipesSoAChildReadingStdinEnds) {

@@ -22,8 +22,8 @@ using taskport::Stdio;
 // ---- arguments ---------------------------------------------------------------
 
 TEST(Arguments, ChildReceivesArgumentsVerbatimAndInOrder) {
-  const std::vector<std::string> data = {"plain", "with space", "", "tab\there", "new\nline",
-                                         "quote\"'", "ünïcødé", "%percent%", "$HOME", "*"};
+  const std::vector<std::string> data = {"plain",    "with space", "",          "tab\there", "new\nline",
+                                         "quote\"'", "ünïcødé",    "%percent%", "$HOME",     "*"};
   Command cmd(probe_path());
   cmd.arg("--report").args(data);
   ProbeReport r = report_via_stdout(cmd);
@@ -204,9 +204,7 @@ TEST(WorkingDirectory, CurrentDirDoesNotChangeTheParentDirectory) {
 // through PATH.
 class ProgramLookup : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(::symlink(probe_path().c_str(), (bin / "tp-probe-alias").c_str()), 0);
-  }
+  void SetUp() override { ASSERT_EQ(::symlink(probe_path().c_str(), (bin / "tp-probe-alias").c_str()), 0); }
   TempDir bin;
   TempDir other;
 };
@@ -274,7 +272,7 @@ TEST_F(ProgramLookup, ARelativePathEntryWorksWithARelativeWorkingDirectory) {
   // Both relative: PATH=bin, current_dir("<dir>"), so the program is
   // <dir>/bin/<name> seen from here — and bin/<name> seen from the child's
   // working directory, where it is executed.
-  TempDir here(".");  // a directory below our working directory
+  TempDir here(".");                                   // a directory below our working directory
   const std::string relative = here.path().substr(2);  // drop "./"
   ASSERT_EQ(::mkdir((here / "bin").c_str(), 0755), 0);
   ASSERT_EQ(::symlink(probe_path().c_str(), (here / "bin/tp-rel-probe").c_str()), 0);

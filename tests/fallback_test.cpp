@@ -51,8 +51,8 @@ using namespace tp_test;
 using taskport::Child;
 using taskport::Command;
 using taskport::Error;
-using taskport::Step;
 using taskport::Stdio;
+using taskport::Step;
 using taskport::Task;
 
 namespace {
@@ -294,7 +294,8 @@ TEST_F(Fallback, ManySpawnsLeakNoDescriptorsAndNoChildren) {
   }
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(open_fds(), fds_before) << "descriptors leaked";
-  for (pid_t kid : children_of_self()) EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
+  for (pid_t kid : children_of_self())
+    EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
 }
 
 #if TP_SECCOMP_ERRNO == ENOSYS
@@ -306,7 +307,8 @@ TEST_F(Fallback, ConcurrentSpawnsEachGetTheirOwnChild) {
     threads.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
         try {
-          auto [child, task] = Command(file_exists("/bin/true") ? "/bin/true" : probe_path()).spawn_with_task();
+          auto [child, task] =
+              Command(file_exists("/bin/true") ? "/bin/true" : probe_path()).spawn_with_task();
           child.kill_on_drop(true);
           if (pidfd_pid(task.native_handle()) != child.pid()) ++failures;
           auto st = child.wait_for(kLong);

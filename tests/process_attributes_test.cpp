@@ -144,7 +144,8 @@ class SignalState : public ::testing::Test {
     ::sigaction(SIGUSR1, &old_usr1_, nullptr);
     ::sigaction(SIGUSR2, &old_usr2_, nullptr);
   }
-  struct sigaction old_usr1_ {}, old_usr2_ {};
+  struct sigaction old_usr1_ {
+  }, old_usr2_{};
   sigset_t old_mask_{};
 };
 

@@ -20,8 +20,8 @@ using namespace tp_test;
 using taskport::Child;
 using taskport::Command;
 using taskport::Error;
-using taskport::Step;
 using taskport::Stdio;
+using taskport::Step;
 
 namespace {
 
@@ -46,8 +46,8 @@ void expect_clean_failure(const Command& cmd, int err, Step step) {
 
   EXPECT_EQ(open_fds(), fds_before) << "descriptors leaked by the failed spawn";
   for (pid_t kid : children_of_self())
-    EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind (state "
-                                        << (proc_stat(kid) ? proc_stat(kid)->state : '?') << ")";
+    EXPECT_TRUE(kids_before.count(kid))
+        << "child " << kid << " left behind (state " << (proc_stat(kid) ? proc_stat(kid)->state : '?') << ")";
 }
 
 }  // namespace
@@ -233,7 +233,8 @@ TEST(PreExecHook, AHookRunsAfterTheWorkingDirectoryAndDescriptorsAreSetUp) {
     auto put_num = [&](unsigned long long v) {
       char tmp[24];
       int k = 0;
-      do tmp[k++] = static_cast<char>('0' + v % 10); while ((v /= 10) != 0);
+      do tmp[k++] = static_cast<char>('0' + v % 10);
+      while ((v /= 10) != 0);
       while (k > 0) line[n++] = tmp[--k];
     };
     line[n++] = sid == pid ? '1' : '0';

@@ -18,8 +18,8 @@ using namespace tp_test;
 using taskport::Child;
 using taskport::Command;
 using taskport::Error;
-using taskport::Step;
 using taskport::Stdio;
+using taskport::Step;
 using taskport::Task;
 
 namespace {
@@ -75,7 +75,8 @@ TEST(StartSuspended, TheTracerIsALibraryThreadUntilResume) {
   const pid_t tracer = tracer_pid(child.pid());
   EXPECT_NE(tracer, 0);
   EXPECT_NE(tracer, static_cast<pid_t>(syscall(SYS_gettid)));
-  EXPECT_TRUE(file_exists("/proc/self/task/" + std::to_string(tracer))) << "tracer " << tracer << " is not ours";
+  EXPECT_TRUE(file_exists("/proc/self/task/" + std::to_string(tracer)))
+      << "tracer " << tracer << " is not ours";
   task.resume();
   EXPECT_EQ(tracer_pid(child.pid()), 0);
 }
@@ -156,7 +157,8 @@ TEST(StartSuspended, SpawnWithoutATaskRejectsItWithEinval) {
   EXPECT_EQ(e->errno_value(), EINVAL);
   EXPECT_FALSE(file_exists(dir / "started"));
   EXPECT_EQ(open_fds(), fds_before);
-  for (pid_t kid : children_of_self()) EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
+  for (pid_t kid : children_of_self())
+    EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
 }
 
 TEST(StartSuspended, ASuspendedChildCanBeKilled) {

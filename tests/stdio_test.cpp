@@ -51,10 +51,10 @@ std::string child_fd_id(const ProbeReport& r, int fd) {
 
 class EachStdStream : public ::testing::TestWithParam<int> {};
 
-INSTANTIATE_TEST_SUITE_P(Stdio, EachStdStream, ::testing::Values(0, 1, 2),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return std::string(info.param == 0 ? "stdin" : info.param == 1 ? "stdout" : "stderr");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Stdio, EachStdStream, ::testing::Values(0, 1, 2), [](const ::testing::TestParamInfo<int>& info) {
+      return std::string(info.param == 0 ? "stdin" : info.param == 1 ? "stdout" : "stderr");
+    });
 
 TEST_P(EachStdStream, InheritGivesTheChildTheParentsStream) {
   const int n = GetParam();

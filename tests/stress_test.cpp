@@ -116,7 +116,8 @@ TEST(Stress, ConcurrentSpawnsEachGetAHandleToTheirOwnChildAndLeakNothing) {
   EXPECT_EQ(failures.count(), 0) << failures.summary();
   EXPECT_EQ(done.load(), per_thread * kThreads);
   EXPECT_EQ(open_fds(), fds_before) << "descriptors leaked";
-  for (pid_t kid : children_of_self()) EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
+  for (pid_t kid : children_of_self())
+    EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
   if (kids_before.empty()) {
     EXPECT_TRUE(no_children_at_all()) << "waitid still sees a child";
   }
@@ -208,5 +209,6 @@ TEST(Stress, ConcurrentFailedAndSuccessfulSpawnsLeakNothing) {
 
   EXPECT_EQ(failures.count(), 0) << failures.summary();
   EXPECT_EQ(open_fds(), fds_before) << "descriptors leaked";
-  for (pid_t kid : children_of_self()) EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
+  for (pid_t kid : children_of_self())
+    EXPECT_TRUE(kids_before.count(kid)) << "child " << kid << " left behind";
 }

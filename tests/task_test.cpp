@@ -21,8 +21,8 @@ using taskport::Child;
 using taskport::Command;
 using taskport::Error;
 using taskport::ExitStatus;
-using taskport::Step;
 using taskport::Stdio;
+using taskport::Step;
 using taskport::Task;
 
 namespace {

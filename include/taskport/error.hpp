@@ -19,42 +19,42 @@ namespace taskport {
 // The step that failed. Steps marked (child) run in the child between clone
 // and exec; their errno travels back to the parent before spawn returns.
 enum class Step {
-  resolve_program,  // PATH search in the parent found nothing executable
-  create_pipe,      // pipe2 for a Stdio::piped() stream
-  open_null,        // open("/dev/null") for a Stdio::null() stream
-  allocate_stack,   // mmap of the child's stack
-  clone,            // clone(CLONE_VM|CLONE_VFORK[|CLONE_PIDFD]) itself
-  receive_pidfd,    // fallback path: pidfd from the child over SCM_RIGHTS
-  signal_reset,     // (child) reset of signal dispositions
-  setsid,           // (child) new session
-  setpgid,          // (child) new process group
-  chdir,            // (child) working directory
-  redirect_fds,     // (child) placing stdio and extra fds at their numbers
-  pre_exec_hook,    // (child) a user hook returned an error (a hook that dies: child_died)
-  ptrace_traceme,   // (child) arming start-suspended
-  signal_mask,      // (child) restoring the signal mask
-  execve,           // (child) execve of the resolved path
-  child_died,       // the child died (signal, or _exit in a hook) before execve; errno ECANCELED
-  await_exec_stop,  // start-suspended: waiting for the post-exec stop
-  wait,             // waitid on the child
-  poll,             // poll on the pidfd
-  send_signal,      // pidfd_send_signal
-  resume,           // Task::resume
-  duplicate_handle, // dup of a pidfd for the Task
+  resolve_program,   // PATH search in the parent found nothing executable
+  create_pipe,       // pipe2 for a Stdio::piped() stream
+  open_null,         // open("/dev/null") for a Stdio::null() stream
+  allocate_stack,    // mmap of the child's stack
+  clone,             // clone(CLONE_VM|CLONE_VFORK[|CLONE_PIDFD]) itself
+  receive_pidfd,     // fallback path: pidfd from the child over SCM_RIGHTS
+  signal_reset,      // (child) reset of signal dispositions
+  setsid,            // (child) new session
+  setpgid,           // (child) new process group
+  chdir,             // (child) working directory
+  redirect_fds,      // (child) placing stdio and extra fds at their numbers
+  pre_exec_hook,     // (child) a user hook returned an error (a hook that dies: child_died)
+  ptrace_traceme,    // (child) arming start-suspended
+  signal_mask,       // (child) restoring the signal mask
+  execve,            // (child) execve of the resolved path
+  child_died,        // the child died (signal, or _exit in a hook) before execve; errno ECANCELED
+  await_exec_stop,   // start-suspended: waiting for the post-exec stop
+  wait,              // waitid on the child
+  poll,              // poll on the pidfd
+  send_signal,       // pidfd_send_signal
+  resume,            // Task::resume
+  duplicate_handle,  // dup of a pidfd for the Task
   // Task operations
-  open_proc,        // opening /proc/<pid> files of the task
-  read_memory,      // process_vm_readv or pread(/proc/<pid>/mem)
-  write_memory,     // pwrite(/proc/<pid>/mem)
-  read_regions,     // PROCMAP_QUERY or /proc/<pid>/maps
-  read_threads,     // /proc/<pid>/task
-  read_registers,   // PTRACE_GETREGSET
-  read_info,        // /proc/<pid>/status, stat, io
-  suspend,          // PTRACE_SEIZE / PTRACE_INTERRUPT of every thread
+  open_proc,       // opening /proc/<pid> files of the task
+  read_memory,     // process_vm_readv or pread(/proc/<pid>/mem)
+  write_memory,    // pwrite(/proc/<pid>/mem)
+  read_regions,    // PROCMAP_QUERY or /proc/<pid>/maps
+  read_threads,    // /proc/<pid>/task
+  read_registers,  // PTRACE_GETREGSET
+  read_info,       // /proc/<pid>/status, stat, io
+  suspend,         // PTRACE_SEIZE / PTRACE_INTERRUPT of every thread
   // Rendezvous (taskport/rendezvous.hpp, taskport/fork_with_task.hpp)
-  rendezvous,       // creating the rendezvous, or finding the preload library
-  accept_task,      // waiting for and checking the task handle a child sends
-  send_task,        // (child) sending this process's task handle to its spawner
-  fork,             // fork_with_task: fork itself
+  rendezvous,   // creating the rendezvous, or finding the preload library
+  accept_task,  // waiting for and checking the task handle a child sends
+  send_task,    // (child) sending this process's task handle to its spawner
+  fork,         // fork_with_task: fork itself
 };
 
 const char* to_string(Step step) noexcept;

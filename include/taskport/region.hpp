@@ -27,12 +27,12 @@ struct Region {
   std::uint64_t start = 0;  // first address
   std::uint64_t end = 0;    // one past the last address
   Protection protection;
-  bool shared = false;      // MAP_SHARED (else private, copy-on-write)
-  std::uint64_t offset = 0; // offset into the file
+  bool shared = false;       // MAP_SHARED (else private, copy-on-write)
+  std::uint64_t offset = 0;  // offset into the file
   std::uint32_t device_major = 0;
   std::uint32_t device_minor = 0;
   std::uint64_t inode = 0;
-  std::string path;         // file path or pseudo-path ("[heap]"); empty if none
+  std::string path;  // file path or pseudo-path ("[heap]"); empty if none
   RegionKind kind = RegionKind::anonymous;
 
   std::uint64_t size() const noexcept { return end - start; }

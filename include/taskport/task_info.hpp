@@ -28,11 +28,11 @@ struct TaskInfo {
   std::optional<std::uint32_t> thread_count;
   // TASK_EVENTS_INFO
   std::optional<std::uint64_t> minor_faults;
-  std::optional<std::uint64_t> major_faults;             // Mach: pageins
-  std::optional<std::uint64_t> voluntary_switches;       // Mach: csw (sum)
+  std::optional<std::uint64_t> major_faults;        // Mach: pageins
+  std::optional<std::uint64_t> voluntary_switches;  // Mach: csw (sum)
   std::optional<std::uint64_t> involuntary_switches;
-  std::optional<std::uint64_t> syscalls_read;            // Linux: syscr (Mach: syscalls_unix has no split)
-  std::optional<std::uint64_t> syscalls_write;           // Linux: syscw
+  std::optional<std::uint64_t> syscalls_read;   // Linux: syscr (Mach: syscalls_unix has no split)
+  std::optional<std::uint64_t> syscalls_write;  // Linux: syscw
 };
 
 }  // namespace taskport

@@ -15,8 +15,8 @@ enum class ThreadState { running, sleeping, disk_sleep, stopped, traced, zombie,
 const char* to_string(ThreadState state) noexcept;
 
 struct ThreadInfo {
-  pid_t tid = 0;               // Linux: the kernel thread id
-  std::string name;            // thread name (Linux: comm, at most 15 bytes)
+  pid_t tid = 0;     // Linux: the kernel thread id
+  std::string name;  // thread name (Linux: comm, at most 15 bytes)
   ThreadState state = ThreadState::unknown;
   std::chrono::nanoseconds user_time{0};
   std::chrono::nanoseconds system_time{0};

@@ -76,7 +76,8 @@ void reset_signal_handlers(ChildContext* c) noexcept {
   for (int sig = 1; sig <= kMaxSignal; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     KernelSigaction old{};
-    if (sys(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&old), linux_sys::kKernelSigsetSize) != 0) continue;
+    if (sys(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&old), linux_sys::kKernelSigsetSize) != 0)
+      continue;
     if (old.handler == SIG_DFL || old.handler == SIG_IGN) continue;
     if (sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, linux_sys::kKernelSigsetSize) != 0) {
       fail(c, Step::signal_reset, errno);
@@ -116,10 +117,12 @@ void run_hooks(ChildContext* c) noexcept {
   c->report->step = Step::execve;
   ExecPlan* plan = c->plan;
   const long envp = reinterpret_cast<long>(plan->envp);
-  sys(SYS_execve, reinterpret_cast<long>(plan->path.c_str()), reinterpret_cast<long>(plan->argv.data()), envp);
+  sys(SYS_execve, reinterpret_cast<long>(plan->path.c_str()), reinterpret_cast<long>(plan->argv.data()),
+      envp);
   if (errno == ENOEXEC) {
     plan->sh_argv[1] = const_cast<char*>(plan->path.c_str());
-    sys(SYS_execve, reinterpret_cast<long>(plan->sh_argv[0]), reinterpret_cast<long>(plan->sh_argv.data()), envp);
+    sys(SYS_execve, reinterpret_cast<long>(plan->sh_argv[0]), reinterpret_cast<long>(plan->sh_argv.data()),
+        envp);
   }
   fail(c, Step::execve, errno);
 }
@@ -158,7 +161,8 @@ extern "C" int taskport_child_entry(void* arg) noexcept {
     c->report->step = Step::ptrace_traceme;
     if (sys(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0) < 0) fail(c, Step::ptrace_traceme, errno);
     std::uint64_t only_trap = 1ULL << (SIGTRAP - 1);
-    if (sys(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&only_trap), 0, linux_sys::kKernelSigsetSize) < 0) {
+    if (sys(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&only_trap), 0,
+            linux_sys::kKernelSigsetSize) < 0) {
       fail(c, Step::signal_mask, errno);
     }
   } else if (sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&c->parent_mask), 0,

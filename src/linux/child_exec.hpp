@@ -31,8 +31,8 @@ struct ChildReport {
 struct ChildContext {
   ExecPlan* plan = nullptr;
   ChildReport* report = nullptr;
-  std::uint64_t parent_mask = 0;  // the spawning thread's mask before clone
-  int pidfd_socket = -1;          // CLONE_PIDFD fallback: send our pidfd here
+  std::uint64_t parent_mask = 0;        // the spawning thread's mask before clone
+  int pidfd_socket = -1;                // CLONE_PIDFD fallback: send our pidfd here
   std::vector<int>* scratch = nullptr;  // one slot per redirect, sized by the parent
 };
 

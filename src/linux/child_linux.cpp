@@ -15,7 +15,8 @@ namespace taskport {
 
 using linux_spawn::reap;
 
-Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept
+Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out,
+             UniqueFd err) noexcept
     : pid_(pid),
       handle_(std::move(handle)),
       program_(std::move(program)),

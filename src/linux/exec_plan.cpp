@@ -60,7 +60,7 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
     const std::string base = cmd.get_current_dir() ? *cmd.get_current_dir() + "/" : std::string();
     bool saw_eacces = false;
     size_t begin = 0;
-    while (plan.path.empty()) {
+    while (true) {
       const size_t end = std::min(path.find(':', begin), path.size());
       std::string dir = path.substr(begin, end - begin);
       std::string candidate = dir.empty() ? program : dir + "/" + program;
@@ -69,9 +69,9 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
       const int error = probe_executable(candidate[0] == '/' ? candidate : base + candidate);
       if (error == 0) {
         plan.path = std::move(candidate);
-      } else if (error == EACCES) {
-        saw_eacces = true;
+        break;
       }
+      if (error == EACCES) saw_eacces = true;
       if (end == path.size()) break;
       begin = end + 1;
     }
@@ -108,7 +108,8 @@ void add_env(const Command& cmd, ExecPlan& plan) {
     for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   }
   for (const auto& edit : cmd.env_edits()) {
-    auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return has_key(e, edit.key); });
+    auto it =
+        std::find_if(env.begin(), env.end(), [&](const std::string& e) { return has_key(e, edit.key); });
     if (!edit.value) {
       if (it != env.end()) env.erase(it);
     } else if (it != env.end()) {
@@ -124,7 +125,8 @@ void add_env(const Command& cmd, ExecPlan& plan) {
 
 void add_redirect(ExecPlan& plan, int child_fd, int source_fd) {
   auto& r = plan.redirects;
-  r.erase(std::remove_if(r.begin(), r.end(), [&](const Redirect& x) { return x.child_fd == child_fd; }), r.end());
+  r.erase(std::remove_if(r.begin(), r.end(), [&](const Redirect& x) { return x.child_fd == child_fd; }),
+          r.end());
   r.push_back({child_fd, source_fd});
 }
 
@@ -132,8 +134,7 @@ void add_stdio(const Command& cmd, ExecPlan& plan) {
   for (int n = 0; n < 3; ++n) {
     const Stdio& s = cmd.get_stdio(n);
     switch (s.kind()) {
-      case Stdio::Kind::inherit:
-        break;
+      case Stdio::Kind::inherit: break;
       case Stdio::Kind::null:
         if (!plan.null_fd) {
           plan.null_fd.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));

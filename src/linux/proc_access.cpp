@@ -72,19 +72,22 @@ std::string explain_refusal(const Task::Impl& task) {
   std::optional<long> target_uid;
   if (auto uids = status_field(target, "Uid")) target_uid = std::strtol(uids->c_str(), nullptr, 10);
   if (target_uid && *target_uid != static_cast<long>(our_uid)) {
-    add("the task runs as uid " + std::to_string(*target_uid) + ", this process as uid " + std::to_string(our_uid));
+    add("the task runs as uid " + std::to_string(*target_uid) + ", this process as uid " +
+        std::to_string(our_uid));
   }
   // The files of a non-dumpable task's /proc/<pid>/ (not the directory
   // itself) belong to root whatever its uid.
   struct stat st {};
   if (target_uid && *target_uid != 0 && ::stat((proc + "/mem").c_str(), &st) == 0 && st.st_uid == 0) {
-    add("the task is not dumpable (it called prctl(PR_SET_DUMPABLE, 0), or changed credentials or exec'd a setuid "
+    add("the task is not dumpable (it called prctl(PR_SET_DUMPABLE, 0), or changed credentials or exec'd a "
+        "setuid "
         "program)");
   }
   const bool cap = have_cap_sys_ptrace(self);
   if (!cap) add("this process lacks CAP_SYS_PTRACE");
   if (auto seccomp = status_field(self, "Seccomp"); seccomp && *seccomp != "0") {
-    add("a seccomp filter is active in this process (container runtimes often refuse process_vm_readv and ptrace)");
+    add("a seccomp filter is active in this process (container runtimes often refuse process_vm_readv and "
+        "ptrace)");
   }
   const std::string yama = read_file("/proc/sys/kernel/yama/ptrace_scope");
   if (!yama.empty() && yama[0] != '0') add("Yama ptrace_scope is " + yama.substr(0, 1));

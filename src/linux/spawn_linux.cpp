@@ -97,7 +97,9 @@ class AllSignalsBlocked {
     const std::uint64_t all = ~std::uint64_t{0};
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, linux_sys::kKernelSigsetSize);
   }
-  ~AllSignalsBlocked() { ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, linux_sys::kKernelSigsetSize); }
+  ~AllSignalsBlocked() {
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, linux_sys::kKernelSigsetSize);
+  }
   AllSignalsBlocked(const AllSignalsBlocked&) = delete;
   AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
   std::uint64_t saved = 0;
@@ -156,7 +158,8 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
   }
 
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw Error(errno, Step::receive_pidfd, program);
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    throw Error(errno, Step::receive_pidfd, program);
   UniqueFd ours(sv[0]), theirs(sv[1]);
   ctx.pidfd_socket = theirs.get();
   out.pid = ::__clone(linux_spawn::taskport_child_entry, stack, kFlags, &ctx, nullptr);
@@ -221,7 +224,8 @@ Cloned launch(ChildContext& ctx, ChildReport& report, const std::string& program
     // The child died (a signal, or a hook called _exit) before execve.
     auto status = reap_failed(c);
     std::string how = status ? status->to_string() : std::string("unknown status");
-    throw Error(ECANCELED, Step::child_died, program, std::string("during ") + to_string(report.step) + ": " + how);
+    throw Error(ECANCELED, Step::child_died, program,
+                std::string("during ") + to_string(report.step) + ": " + how);
   }
   return c;
 }
@@ -242,7 +246,8 @@ struct Spawned {
 Spawned spawn_linux(const Command& cmd, bool want_task) {
   const std::string& program = cmd.program();
   if (cmd.get_start_suspended() && !want_task) {
-    throw Error(EINVAL, Step::resume, program, "start_suspended needs spawn_with_task(): nothing could resume it");
+    throw Error(EINVAL, Step::resume, program,
+                "start_suspended needs spawn_with_task(): nothing could resume it");
   }
   if (cmd.get_task_via_preload() && !want_task) {
     throw Error(EINVAL, Step::rendezvous, program, "task_via_preload needs spawn_with_task()");

@@ -63,7 +63,8 @@ void Task::suspend() {
 
 void Task::resume() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
+  if (impl_->suspend_count == 0)
+    throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
   if (impl_->suspend_count == 1) {
     linux_trace::run_on_tracer([this] { linux_trace::release(std::move(impl_->suspension)); });
   }
@@ -79,7 +80,8 @@ int Task::suspend_count() const {
 Registers Task::registers(pid_t tid) const {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0 || !impl_->suspension) {
-    throw Error(EBUSY, Step::read_registers, task_name(impl_->pid), "the task must be suspended to read registers");
+    throw Error(EBUSY, Step::read_registers, task_name(impl_->pid),
+                "the task must be suspended to read registers");
   }
   Registers regs{};
   linux_trace::run_on_tracer([&] { regs = linux_trace::get_registers(*impl_->suspension, tid); });

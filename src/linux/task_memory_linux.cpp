@@ -28,9 +28,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -276,7 +276,8 @@ size_t read_coalesced(const Task::Impl& t, ReadRequest* requests, size_t count) 
     if (fits_one_page) order.push_back(i);
   }
   if (order.size() < 2) return read_requests(t, requests, count);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return requests[a].address < requests[b].address; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return requests[a].address < requests[b].address; });
 
   std::vector<Span> spans;
   for (size_t i : order) {

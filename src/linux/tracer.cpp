@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -137,8 +138,7 @@ long ptrace_raw(long request, pid_t tid, long addr, long data) {
 bool reap_if_exited(const Suspension& s, pid_t tid) {
   if (tid == s.pid && s.leader_is_child) return false;
   siginfo_t info{};
-  if (::waitid(P_PID, static_cast<id_t>(tid), &info, WEXITED | WNOHANG | __WALL) != 0) return errno == ECHILD;
-  return info.si_pid != 0;
+  return ::waitid(P_PID, static_cast<id_t>(tid), &info, WEXITED | WNOHANG | __WALL) == 0 && info.si_pid != 0;
 }
 
 void Tracer::reap_exited_threads(Suspension& s) {
@@ -158,43 +158,15 @@ std::vector<pid_t> list_threads(const Task::Impl& task) {
   }
   std::vector<pid_t> tids;
   while (const dirent* e = ::readdir(d)) {
-    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') tids.push_back(static_cast<pid_t>(std::atol(e->d_name)));
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+      tids.push_back(static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10)));
   }
   ::closedir(d);
   return tids;
 }
 
-// Waits for the ptrace stop of a just-interrupted thread. Returns false if
-// the thread exited instead. Records a signal-delivery stop's signal so that
-// release() can deliver it: suspending must not steal the target's signals.
-bool wait_for_stop(Suspension& s, pid_t tid) {
-  const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
-  auto nap = std::chrono::microseconds(5);
-  while (true) {
-    siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL) != 0) {
-      if (errno == EINTR) continue;
-      return false;  // ECHILD: no longer traced by us (it exited)
-    }
-    if (info.si_pid != 0) {
-      const int sig = info.si_status & 0xff;
-      const int event = info.si_status >> 8;
-      // Event stops (the interrupt, or a group stop) carry no signal to
-      // deliver; a signal-delivery stop carries the signal being delivered.
-      if (event == 0 && sig != SIGTRAP) s.threads[tid].pending_signal = sig;
-      return true;
-    }
-    if (reap_if_exited(s, tid)) return false;
-    if (tid == s.pid && linux_proc::reaped(s.pidfd)) return false;
-    if (std::chrono::steady_clock::now() > deadline) {
-      errno = ETIMEDOUT;
-      throw errno;
-    }
-    std::this_thread::sleep_for(nap);
-    nap = std::min(nap * 2, std::chrono::microseconds(1000));
-  }
-}
-
+// True if the kernel no longer lists the thread as running: its
+// /proc/<pid>/task/<tid> is gone, or it is a zombie.
 bool thread_exited(const Task::Impl& task, pid_t tid) {
   const int saved = errno;
   std::string stat;
@@ -215,13 +187,61 @@ bool thread_exited(const Task::Impl& task, pid_t tid) {
   return exited;
 }
 
+// True if /proc names the calling thread as the thread's tracer.
+bool traced_by_this_thread(const Task::Impl& task, pid_t tid) {
+  std::string status;
+  const std::string name = "task/" + std::to_string(tid) + "/status";
+  try {
+    if (!linux_proc::try_read_proc_file(task, name.c_str(), status, Step::suspend)) return false;
+  } catch (const Error&) {
+    return false;
+  }
+  const size_t at = status.find("\nTracerPid:");
+  return at != std::string::npos &&
+         std::strtol(status.c_str() + at + 11, nullptr, 10) == ::syscall(SYS_gettid);
+}
+
+// Waits for the ptrace stop of a just-interrupted thread. Returns false if
+// the thread exited instead. Records a signal-delivery stop's signal so that
+// release() can deliver it: suspending must not steal the target's signals.
+bool wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
+  const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
+  auto nap = std::chrono::microseconds(5);
+  while (true) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL) != 0) {
+      if (errno == EINTR) continue;
+      // Only /proc decides that a thread is gone: waitid's ECHILD alone has
+      // been seen here for a thread that was attached and alive.
+      if (thread_exited(task, tid)) return false;
+      info.si_pid = 0;
+    }
+    if (info.si_pid != 0) {
+      const int sig = info.si_status & 0xff;
+      const int event = info.si_status >> 8;
+      // Event stops (the interrupt, or a group stop) carry no signal to
+      // deliver; a signal-delivery stop carries the signal being delivered.
+      if (event == 0 && sig != SIGTRAP) s.threads[tid].pending_signal = sig;
+      return true;
+    }
+    if (reap_if_exited(s, tid)) return false;
+    if (tid == s.pid && linux_proc::reaped(s.pidfd)) return false;
+    if (std::chrono::steady_clock::now() > deadline) {
+      errno = ETIMEDOUT;
+      throw errno;
+    }
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::microseconds(1000));
+  }
+}
+
 bool is_our_child(const Task::Impl& task) {
   std::string stat;
   if (!linux_proc::try_read_proc_file(task, "stat", stat, Step::suspend)) return false;
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return false;
   // ") S ppid ..."
-  return std::atol(stat.c_str() + close + 4) == ::getpid();
+  return std::strtol(stat.c_str() + close + 4, nullptr, 10) == ::getpid();
 }
 
 }  // namespace
@@ -247,18 +267,19 @@ std::unique_ptr<Suspension> suspend_all(const Task::Impl& task) {
         if (ptrace_raw(PTRACE_SEIZE, tid, 0, 0) != 0) {
           // ESRCH: exited between the listing and now. EPERM is also what
           // the kernel answers for a thread that has exited but is still
-          // listed (exit_state set); only a live thread's EPERM is a refusal.
+          // listed (exit_state set), and for one this thread already traces
+          // (then it is ours to stop); only other EPERMs are refusals.
           if (errno == ESRCH || (errno == EPERM && thread_exited(task, tid))) {
             gone.insert(tid);
             continue;
           }
-          throw errno;
+          if (errno != EPERM || !traced_by_this_thread(task, tid)) throw errno;
         }
         s->threads[tid];
         if (ptrace_raw(PTRACE_INTERRUPT, tid, 0, 0) != 0 && errno != ESRCH) throw errno;
       }
       for (pid_t tid : fresh) {
-        if (s->threads.count(tid) != 0 && !wait_for_stop(*s, tid)) {
+        if (s->threads.count(tid) != 0 && !wait_for_stop(task, *s, tid)) {
           s->threads.erase(tid);
           gone.insert(tid);
         }
@@ -305,7 +326,8 @@ Registers get_registers(const Suspension& s, pid_t tid) {
   Registers regs{};
   iovec iov{&regs, sizeof regs};
   if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) {
-    throw Error(errno, Step::read_registers, linux_proc::task_name(s.pid), "PTRACE_GETREGSET thread " + std::to_string(tid));
+    throw Error(errno, Step::read_registers, linux_proc::task_name(s.pid),
+                "PTRACE_GETREGSET thread " + std::to_string(tid));
   }
   if (iov.iov_len != sizeof regs) {
     throw Error(EIO, Step::read_registers, linux_proc::task_name(s.pid), "unexpected NT_PRSTATUS size");

@@ -186,7 +186,8 @@ bool poll_readable(int fd, std::chrono::milliseconds timeout) {
   pollfd p{fd, POLLIN, 0};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     int n = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left.count())));
     if (n < 0 && errno == EINTR) continue;
     return n > 0 && (p.revents & (POLLIN | POLLHUP));
@@ -198,7 +199,8 @@ std::string read_all(int fd, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[65536];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ADD_FAILURE() << "no EOF on fd " << fd << " within " << timeout.count() << " ms; got so far: " << data;
       return data;
@@ -386,7 +388,8 @@ bool eventually_reaped(pid_t pid, std::chrono::milliseconds timeout) {
 
 TempDir::TempDir(const std::string& base) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl = (!base.empty() ? base : std::string(tmp && *tmp ? tmp : "/tmp")) + "/taskport-test-XXXXXX";
+  std::string tmpl =
+      (!base.empty() ? base : std::string(tmp && *tmp ? tmp : "/tmp")) + "/taskport-test-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (!::mkdtemp(buf.data())) {

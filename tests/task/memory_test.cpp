@@ -15,8 +15,8 @@
 #include <cstring>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>

@@ -38,9 +38,12 @@ int main(int argc, char** argv) {
   if (std::strcmp(mode, "--thread-churn") == 0) {
     std::thread([] {
       while (true) {
-        std::thread t([] { std::this_thread::sleep_for(std::chrono::microseconds(200)); });
+        // About a thousand short-lived threads a second: enough that threads
+        // are born while a suspend is under way, few enough that thread ids
+        // (pid_max may be 32768) are not recycled within one suspend.
+        std::thread t([] { std::this_thread::sleep_for(std::chrono::microseconds(500)); });
         t.detach();
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
+        std::this_thread::sleep_for(std::chrono::microseconds(1000));
       }
     }).detach();
     tick_forever();
