@@ -7,8 +7,9 @@
 //
 // On Linux the handle is a pidfd; the query reads the kernel's record of
 // the process the pidfd names (/proc/self/fdinfo names the pid; /proc/<pid>
-// gives its state). On macOS (planned) it is the Mach task port and the query
-// is task_info(TASK_EXTMOD_INFO), as in the seed.
+// gives its state). On macOS the port is examples/macos_extmod_example.cpp:
+// the handle is the Mach task port and the query is
+// task_info(TASK_EXTMOD_INFO), as in the seed.
 #include <poll.h>
 #include <unistd.h>
 

@@ -84,6 +84,8 @@ class Command {
   // tracer thread, and the last resume() restores the signal mask and
   // detaches. While suspended, TracerPid in /proc/<pid>/status names that
   // thread. Needs ptrace permission for the child (Yama scope 3 refuses).
+  // macOS: the program stops in the preload's initializer, before main
+  // (task_suspend), not before dyld runs.
   // spawn() (without a Task) rejects this option with EINVAL.
   Command& start_suspended(bool enable = true);
 

@@ -23,7 +23,7 @@ namespace taskport {
 // /proc/self/mem and /proc/self/maps, so the Task keeps reading and writing
 // the child's memory even after `fn` drops privileges or makes itself
 // non-dumpable. Reads use process_vm_readv while it works and switch to the
-// handed-over mem fd when it is refused. macOS (planned): the child sends
+// handed-over mem fd when it is refused. macOS (compile-checked only): the child sends
 // mach_task_self() (valid: no exec).
 //
 // Hazards of fork without exec — the same as for any fork():

@@ -29,7 +29,7 @@
 //          descriptors, so it works where this process could not get ptrace
 //          access: another uid, no CAP_SYS_PTRACE, a child that is not
 //          dumpable, process_vm_readv refused by seccomp.
-//   macOS (planned): a receive right registered with launchd under a random
+//   macOS (compile-checked only): a receive right registered with launchd under a random
 //          name (in TASKPORT_RENDEZVOUS_NAME); the child sends
 //          mach_task_self() in a port-descriptor message.
 // Only the expected process is believed: on Linux the kernel's

@@ -20,7 +20,8 @@ namespace taskport {
 //   Linux: a pidfd (from clone(CLONE_PIDFD), or from the child itself when
 //          CLONE_PIDFD is refused); it survives execve and keeps naming the
 //          same process, and its pid can never be recycled under it.
-//   macOS: the child's Mach task port (planned, see README "Platform status").
+//   macOS: the child's Mach task port, sent by the program itself after exec
+//          (compile-checked only so far; see README "Platform status").
 //
 // A Task is move-only and independent of the Child it came with: it may
 // outlive the Child, and it keeps naming the process (dead or alive) without
