@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "linux/sys.hpp"
+#include "posix/socket_message.hpp"
 
 namespace taskport::linux_spawn {
 namespace {
@@ -51,11 +52,7 @@ void send_own_pidfd(ChildContext* c) noexcept {
   std::memset(control, 0, sizeof control);
   char byte = 'p';
   struct iovec iov = {&byte, 1};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  struct msghdr msg = posix::message_header(&iov, 1, control, sizeof control);
   struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;

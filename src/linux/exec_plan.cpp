@@ -6,9 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
+
+#include "posix/command_env.hpp"
 
 extern char** environ;
 
@@ -17,23 +18,6 @@ namespace {
 
 // execvp's fallback when PATH is unset (glibc's confstr(_CS_PATH)).
 constexpr const char* kDefaultPath = "/bin:/usr/bin";
-
-bool has_key(const std::string& entry, const std::string& key) {
-  return entry.size() > key.size() && entry[key.size()] == '=' && entry.compare(0, key.size(), key) == 0;
-}
-
-// The PATH the search uses: the child's if Command sets or removes it, else
-// the parent's (unless the environment was cleared).
-std::string search_path(const Command& cmd) {
-  const auto& edits = cmd.env_edits();
-  for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
-    if (it->key == "PATH") return it->value ? *it->value : kDefaultPath;
-  }
-  if (!cmd.env_cleared()) {
-    if (const char* path = std::getenv("PATH")) return path;
-  }
-  return kDefaultPath;
-}
 
 // execve's view of a candidate: 0 if it could run, else the errno execve
 // would give (EACCES for a directory or a file without execute permission).
@@ -56,14 +40,10 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
   if (program.find('/') != std::string::npos) {
     plan.path = program;
   } else {
-    const std::string path = search_path(cmd);
+    const std::string path = posix::search_path(cmd, kDefaultPath);
     const std::string base = cmd.get_current_dir() ? *cmd.get_current_dir() + "/" : std::string();
     bool saw_eacces = false;
-    size_t begin = 0;
-    while (true) {
-      const size_t end = std::min(path.find(':', begin), path.size());
-      std::string dir = path.substr(begin, end - begin);
-      std::string candidate = dir.empty() ? program : dir + "/" + program;
+    for (std::string& candidate : posix::path_candidates(path, program)) {
       // Checked where the child will look (its working directory), executed
       // as written (the child has already changed into that directory).
       const int error = probe_executable(candidate[0] == '/' ? candidate : base + candidate);
@@ -72,8 +52,6 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
         break;
       }
       if (error == EACCES) saw_eacces = true;
-      if (end == path.size()) break;
-      begin = end + 1;
     }
     if (plan.path.empty()) {
       throw Error(saw_eacces ? EACCES : ENOENT, Step::resolve_program, program,
@@ -82,43 +60,14 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
   }
 }
 
-void add_argv(const Command& cmd, ExecPlan& plan) {
-  plan.argv_storage.reserve(cmd.get_args().size() + 1);
-  plan.argv_storage.push_back(cmd.get_arg0() ? *cmd.get_arg0() : cmd.program());
-  for (const auto& a : cmd.get_args()) plan.argv_storage.push_back(a);
-  for (auto& a : plan.argv_storage) plan.argv.push_back(a.data());
-  plan.argv.push_back(nullptr);
-
-  // ENOEXEC: execvp runs the file with the shell; the child fills slot 1.
-  static char sh[] = "/bin/sh";
-  plan.sh_argv.push_back(sh);
-  plan.sh_argv.push_back(nullptr);
-  for (size_t i = 1; i < plan.argv_storage.size(); ++i) plan.sh_argv.push_back(plan.argv_storage[i].data());
-  plan.sh_argv.push_back(nullptr);
-}
-
 void add_env(const Command& cmd, ExecPlan& plan) {
   if (!cmd.env_cleared() && cmd.env_edits().empty()) {
     // Nothing to change: pass the parent's environment as it is at spawn time.
     plan.envp = environ;
     return;
   }
-  auto& env = plan.env_storage;
-  if (!cmd.env_cleared() && environ != nullptr) {
-    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  }
-  for (const auto& edit : cmd.env_edits()) {
-    auto it =
-        std::find_if(env.begin(), env.end(), [&](const std::string& e) { return has_key(e, edit.key); });
-    if (!edit.value) {
-      if (it != env.end()) env.erase(it);
-    } else if (it != env.end()) {
-      *it = edit.key + "=" + *edit.value;
-    } else {
-      env.push_back(edit.key + "=" + *edit.value);
-    }
-  }
-  for (auto& e : env) plan.env_ptrs.push_back(e.data());
+  plan.env_storage = posix::edited_env(cmd, environ);
+  for (auto& e : plan.env_storage) plan.env_ptrs.push_back(e.data());
   plan.env_ptrs.push_back(nullptr);
   plan.envp = plan.env_ptrs.data();
 }
@@ -172,7 +121,7 @@ void add_stdio(const Command& cmd, ExecPlan& plan) {
 
 void build_exec_plan(const Command& cmd, ExecPlan& plan) {
   resolve_path(cmd, plan);
-  add_argv(cmd, plan);
+  posix::build_argv(cmd, plan.argv_storage, plan.argv, plan.sh_argv);
   add_env(cmd, plan);
   add_stdio(cmd, plan);
   if (cmd.get_current_dir()) plan.cwd = cmd.get_current_dir()->c_str();

@@ -22,6 +22,13 @@ namespace taskport::linux_proc {
 // belong to another process). One poll(2).
 bool reaped(int pidfd);
 
+// True once the process the pidfd names has exited (a zombie, or reaped):
+// the pidfd polls readable. One poll(2).
+bool exited(int pidfd);
+
+// Reads `fd` to EOF into `out`. Returns 0, or the errno of the failed read.
+int read_all(int fd, std::string& out);
+
 // The verified /proc/<pid> directory fd of the task (opened on first call).
 // Throws Error(ESRCH, step) if the task is gone.
 int proc_dir(const Task::Impl& task, Step step);

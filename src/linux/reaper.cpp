@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <mutex>
-#include <new>
 #include <thread>
 #include <vector>
 
+#include "common/never_destroyed.hpp"
 #include "linux/wait_status.hpp"
 
 namespace taskport::linux_spawn {
@@ -83,11 +83,7 @@ class Reaper {
 };
 
 // Never destroyed: the detached thread may use it until the process exits.
-Reaper& reaper() {
-  alignas(Reaper) static unsigned char storage[sizeof(Reaper)];
-  static Reaper* instance = new (storage) Reaper();
-  return *instance;
-}
+Reaper& reaper() { return common::never_destroyed<Reaper>(); }
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/socket_message.hpp"
 
 namespace taskport::linux_rendezvous {
 namespace {
@@ -92,15 +93,8 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
   struct iovec iov[2] = {{&hello, sizeof hello}, {&extra, 1}};
   alignas(struct cmsghdr) char
       control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds) + CMSG_SPACE(sizeof(struct ucred))];
-  struct msghdr msg {};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 2;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+  struct msghdr msg = posix::message_header(iov, 2, control, sizeof control);
+  const ssize_t n = posix::recvmsg_retrying(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
     throw Error(errno, Step::accept_task, name, "recvmsg on the rendezvous socket");

@@ -23,6 +23,7 @@
 #include "linux/task_impl.hpp"
 #include "linux/tracer.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/socket_message.hpp"
 #include "taskport/command.hpp"
 
 namespace taskport {
@@ -118,15 +119,8 @@ UniqueFd receive_pidfd(int socket) {
   char byte;
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {&byte, 1};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+  struct msghdr msg = posix::message_header(&iov, 1, control, sizeof control);
+  const ssize_t n = posix::recvmsg_retrying(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n != 1) return UniqueFd();
   struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
   if (cm == nullptr || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||

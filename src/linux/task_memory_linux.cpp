@@ -23,18 +23,17 @@
 // as EFAULT).
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "common/read_error.hpp"
 #include "linux/proc_access.hpp"
 
 namespace taskport {
@@ -43,12 +42,7 @@ namespace {
 // IOV_MAX: the most iovecs process_vm_readv accepts on either side.
 constexpr size_t kMaxIovecs = 1024;
 
-// "0x7f00…+8": how errors name a range.
-std::string range_text(std::uint64_t address, std::size_t size) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "0x%llx+%zu", static_cast<unsigned long long>(address), size);
-  return buf;
-}
+using common::range_text;
 
 // A range no user-space mapping can contain: its end overflows, or it does
 // not fit in a pointer / a (signed) file offset. Such ranges fail with
@@ -58,18 +52,6 @@ bool impossible_range(std::uint64_t address, std::size_t size) {
   constexpr auto kMaxPointer = static_cast<std::uint64_t>(std::numeric_limits<std::uintptr_t>::max());
   const std::uint64_t limit = std::min(kMaxOffset, kMaxPointer);
   return address > limit || size > limit - address;
-}
-
-// True once the process has exited (zombie or reaped): the pidfd polls
-// readable. Used to tell "task gone" from "task exec'd" when the mem fd
-// reads 0 bytes.
-bool exited(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
 }
 
 // Opens /proc/<pid>/mem O_RDWR relative to the verified /proc dir. Returns
@@ -98,7 +80,7 @@ int mem_fd(const Task::Impl& t, Step step) {
 // inside pread/pwrite on the old number never see a closed or foreign fd.
 // Returns false if the task has exited.
 bool renew_mem_fd_after_exec(const Task::Impl& t, Step step) {
-  if (exited(t.pidfd.get())) return false;
+  if (linux_proc::exited(t.pidfd.get())) return false;
   UniqueFd fresh(open_mem(t, step));
   if (!fresh) throw linux_proc::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
   std::lock_guard<std::mutex> lock(t.proc_mutex);
@@ -241,15 +223,7 @@ void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
   r.buffer = buffer;
   r.size = size;
   read_requests(*impl_, &r, 1);
-  if (r.ok()) return;
-  std::string detail = range_text(address, size) + ": ";
-  if (r.error == EFAULT) {
-    detail += "not mapped or not readable in the task";
-    if (r.bytes_read > 0) detail += " (only the first " + std::to_string(r.bytes_read) + " bytes are)";
-  } else {
-    detail += "read stopped after " + std::to_string(r.bytes_read) + " bytes";
-  }
-  throw Error(r.error != 0 ? r.error : EFAULT, Step::read_memory, linux_proc::task_name(impl_->pid), detail);
+  if (!r.ok()) throw common::read_error(r, linux_proc::task_name(impl_->pid));
 }
 
 namespace {

@@ -7,7 +7,6 @@
 // kernel cannot answer that way. The two paths give identical Regions.
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <string>
@@ -18,18 +17,6 @@
 #include "taskport/error.hpp"
 
 namespace taskport {
-
-const char* to_string(RegionKind kind) noexcept {
-  switch (kind) {
-    case RegionKind::file: return "file";
-    case RegionKind::anonymous: return "anonymous";
-    case RegionKind::heap: return "heap";
-    case RegionKind::stack: return "stack";
-    case RegionKind::vdso: return "vdso";
-    case RegionKind::other: return "other";
-  }
-  return "unknown";
-}
 
 namespace {
 
@@ -55,16 +42,6 @@ MapsFile open_maps(const Task::Impl& task) {
   if (!m.owned) throw linux_proc::access_error(task, errno, Step::read_regions, "open " + maps_path(task));
   m.fd = m.owned.get();
   return m;
-}
-
-// True once the task has exited (zombie or reaped): its pidfd polls readable.
-bool exited(const Task::Impl& task) {
-  pollfd p{task.pidfd.get(), POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
 }
 
 // The whole maps text, parsed. Every line must parse: the kernel's format is
@@ -93,7 +70,7 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
                     " is not in the kernel's maps format (" + std::to_string(parsed.malformed_lines) +
                     " such lines)");
   }
-  if (parsed.regions.empty() && exited(task)) {
+  if (parsed.regions.empty() && linux_proc::exited(task.pidfd.get())) {
     throw linux_proc::access_error(task, ESRCH, Step::read_regions, maps_path(task));
   }
   return std::move(parsed.regions);

@@ -25,18 +25,7 @@ struct DirCloser {
 int read_small_file(int dir, const char* name, std::string& out) {
   UniqueFd fd(::openat(dir, name, O_RDONLY | O_CLOEXEC));
   if (!fd) return errno;
-  out.clear();
-  char buf[1024];
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      return 0;
-    } else if (errno != EINTR) {
-      return errno;
-    }
-  }
+  return linux_proc::read_all(fd.get(), out);
 }
 
 // A thread that ended between the directory listing and the read of its
@@ -44,21 +33,6 @@ int read_small_file(int dir, const char* name, std::string& out) {
 bool thread_vanished(int error) { return error == ENOENT || error == ESRCH; }
 
 }  // namespace
-
-const char* to_string(ThreadState state) noexcept {
-  switch (state) {
-    case ThreadState::running: return "running";
-    case ThreadState::sleeping: return "sleeping";
-    case ThreadState::disk_sleep: return "disk sleep";
-    case ThreadState::stopped: return "stopped";
-    case ThreadState::traced: return "traced";
-    case ThreadState::zombie: return "zombie";
-    case ThreadState::dead: return "dead";
-    case ThreadState::idle: return "idle";
-    case ThreadState::unknown: return "unknown";
-  }
-  return "unknown";
-}
 
 std::vector<ThreadInfo> Task::threads() const {
   const Impl& t = *impl_;

@@ -19,12 +19,12 @@
 #include <deque>
 #include <exception>
 #include <mutex>
-#include <new>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/never_destroyed.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
 
@@ -123,11 +123,7 @@ class Tracer {
 };
 
 // Never destroyed: the detached thread may run until the process exits.
-Tracer& tracer() {
-  alignas(Tracer) static unsigned char storage[sizeof(Tracer)];
-  static Tracer* instance = new (storage) Tracer();
-  return *instance;
-}
+Tracer& tracer() { return common::never_destroyed<Tracer>(); }
 
 long ptrace_raw(long request, pid_t tid, long addr, long data) {
   return ::syscall(SYS_ptrace, request, tid, addr, data);

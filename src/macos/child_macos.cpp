@@ -17,42 +17,6 @@ namespace taskport {
 
 using macos::reap;
 
-Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out,
-             UniqueFd err) noexcept
-    : pid_(pid),
-      handle_(std::move(handle)),
-      program_(std::move(program)),
-      stdin_(std::move(in)),
-      stdout_(std::move(out)),
-      stderr_(std::move(err)) {}
-
-Child::Child(Child&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)),
-      handle_(std::move(other.handle_)),
-      program_(std::move(other.program_)),
-      stdin_(std::move(other.stdin_)),
-      stdout_(std::move(other.stdout_)),
-      stderr_(std::move(other.stderr_)),
-      status_(other.status_),
-      kill_on_drop_(other.kill_on_drop_) {}
-
-Child& Child::operator=(Child&& other) noexcept {
-  if (this != &other) {
-    release();
-    pid_ = std::exchange(other.pid_, -1);
-    handle_ = std::move(other.handle_);
-    program_ = std::move(other.program_);
-    stdin_ = std::move(other.stdin_);
-    stdout_ = std::move(other.stdout_);
-    stderr_ = std::move(other.stderr_);
-    status_ = other.status_;
-    kill_on_drop_ = other.kill_on_drop_;
-  }
-  return *this;
-}
-
-Child::~Child() { release(); }
-
 void Child::release() noexcept {
   stdin_.reset();
   stdout_.reset();

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/event.h>
 #include <sys/time.h>
 
+#include "macos/wait_status.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport::macos {
@@ -34,6 +36,18 @@ UniqueFd watch_exit(pid_t pid) noexcept {
   } while (rc < 0 && errno == EINTR);
   if (rc < 0) return UniqueFd();
   return kq;
+}
+
+UniqueFd watch_new_child(pid_t pid, const std::string& program) {
+  UniqueFd watch = watch_exit(pid);
+  if (!watch) {
+    const int error = errno;
+    ::kill(pid, SIGKILL);
+    int err = 0;
+    reap(pid, true, err);
+    throw Error(error, Step::poll, program, "kqueue EVFILT_PROC on the child");
+  }
+  return watch;
 }
 
 bool exit_watch_fired(int kq) {

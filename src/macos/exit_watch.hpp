@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <string>
+
 #include "taskport/unique_fd.hpp"
 
 namespace taskport::macos {
@@ -16,6 +18,10 @@ namespace taskport::macos {
 // it with ESRCH), the kqueue is made readable at once with an EVFILT_USER
 // event. Returns an invalid UniqueFd with errno set on failure.
 UniqueFd watch_exit(pid_t pid) noexcept;
+
+// watch_exit for a child just started: if the watch cannot be set up, the
+// child is killed and reaped and Error(Step::poll, program) is thrown.
+UniqueFd watch_new_child(pid_t pid, const std::string& program);
 
 // True if the watch has fired: one poll(2) with a zero timeout, which does
 // not consume the event (the kqueue stays readable for other waiters).

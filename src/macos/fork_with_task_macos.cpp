@@ -3,7 +3,6 @@
 // own, new task) through a Mach rendezvous before it runs `fn`.
 #include <errno.h>
 #include <servers/bootstrap.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,7 +11,6 @@
 #include "macos/rendezvous_accept.hpp"
 #include "macos/rendezvous_child.hpp"
 #include "macos/rendezvous_server.hpp"
-#include "macos/wait_status.hpp"
 #include "taskport/error.hpp"
 #include "taskport/fork_with_task.hpp"
 
@@ -42,14 +40,7 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
     ::_exit(fn());
   }
 
-  UniqueFd watch = macos::watch_exit(pid);
-  if (!watch) {
-    const int error = errno;
-    ::kill(pid, SIGKILL);
-    int err = 0;
-    macos::reap(pid, true, err);
-    throw Error(error, Step::poll, kName, "kqueue EVFILT_PROC on the child");
-  }
+  UniqueFd watch = macos::watch_new_child(pid, kName);
   Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
   macos::Expectation expect;
   expect.pid = pid;

@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <mutex>
-#include <new>
 #include <thread>
 
+#include "common/never_destroyed.hpp"
 #include "macos/wait_status.hpp"
 
 namespace taskport::macos {
@@ -78,11 +78,7 @@ class Reaper {
 };
 
 // Never destroyed: the detached thread may use the kqueue until we exit.
-Reaper& reaper() {
-  alignas(Reaper) static unsigned char storage[sizeof(Reaper)];
-  static Reaper* instance = new (storage) Reaper();
-  return *instance;
-}
+Reaper& reaper() { return common::never_destroyed<Reaper>(); }
 
 }  // namespace
 

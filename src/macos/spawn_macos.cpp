@@ -35,14 +35,7 @@ namespace {
 using macos::SpawnPlan;
 
 Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
-  UniqueFd watch = macos::watch_exit(pid);
-  if (!watch) {
-    const int error = errno;
-    ::kill(pid, SIGKILL);
-    int err = 0;
-    macos::reap(pid, true, err);
-    throw Error(error, Step::poll, cmd.program(), "kqueue EVFILT_PROC on the child");
-  }
+  UniqueFd watch = macos::watch_new_child(pid, cmd.program());
   return Child(pid, std::move(watch), cmd.program(), std::move(plan.parent_ends[0]),
                std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
 }

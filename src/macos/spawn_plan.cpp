@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 
+#include "posix/command_env.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport::macos {
@@ -16,21 +16,6 @@ namespace {
 // execvp's fallback when PATH is unset (_PATH_DEFPATH on macOS).
 constexpr const char* kDefaultPath = "/usr/bin:/bin";
 
-bool has_key(const std::string& entry, const std::string& key) {
-  return entry.size() > key.size() && entry[key.size()] == '=' && entry.compare(0, key.size(), key) == 0;
-}
-
-std::string search_path(const Command& cmd) {
-  const auto& edits = cmd.env_edits();
-  for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
-    if (it->key == "PATH") return it->value ? *it->value : kDefaultPath;
-  }
-  if (!cmd.env_cleared()) {
-    if (const char* path = std::getenv("PATH")) return path;
-  }
-  return kDefaultPath;
-}
-
 void add_candidates(const Command& cmd, SpawnPlan& plan) {
   const std::string& program = cmd.program();
   if (program.empty()) throw Error(ENOENT, Step::resolve_program, program, "empty program name");
@@ -38,52 +23,15 @@ void add_candidates(const Command& cmd, SpawnPlan& plan) {
     plan.candidates.push_back(program);
     return;
   }
-  const std::string path = search_path(cmd);
-  size_t begin = 0;
-  while (true) {
-    const size_t end = std::min(path.find(':', begin), path.size());
-    const std::string dir = path.substr(begin, end - begin);
-    plan.candidates.push_back(dir.empty() ? program : dir + "/" + program);
-    if (end == path.size()) break;
-    begin = end + 1;
-  }
-}
-
-void add_argv(const Command& cmd, SpawnPlan& plan) {
-  plan.argv_storage.reserve(cmd.get_args().size() + 1);
-  plan.argv_storage.push_back(cmd.get_arg0() ? *cmd.get_arg0() : cmd.program());
-  for (const auto& a : cmd.get_args()) plan.argv_storage.push_back(a);
-  for (auto& a : plan.argv_storage) plan.argv.push_back(a.data());
-  plan.argv.push_back(nullptr);
-
-  static char sh[] = "/bin/sh";
-  plan.sh_argv.push_back(sh);
-  plan.sh_argv.push_back(nullptr);  // the script, filled in per candidate
-  for (size_t i = 1; i < plan.argv_storage.size(); ++i) plan.sh_argv.push_back(plan.argv_storage[i].data());
-  plan.sh_argv.push_back(nullptr);
-}
-
-void set_entry(std::vector<std::string>& env, const std::string& key, const std::string* value) {
-  auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return has_key(e, key); });
-  if (value == nullptr) {
-    if (it != env.end()) env.erase(it);
-  } else if (it != env.end()) {
-    *it = key + "=" + *value;
-  } else {
-    env.push_back(key + "=" + *value);
-  }
+  plan.candidates = posix::path_candidates(posix::search_path(cmd, kDefaultPath), program);
 }
 
 void add_env(const Command& cmd, const std::vector<std::pair<std::string, std::string>>& extra,
              SpawnPlan& plan) {
-  auto& env = plan.env_storage;
   // _NSGetEnviron: a dylib (BUILD_SHARED_LIBS) cannot refer to `environ`.
-  char** environ_now = *::_NSGetEnviron();
-  if (!cmd.env_cleared() && environ_now != nullptr) {
-    for (char** e = environ_now; *e != nullptr; ++e) env.emplace_back(*e);
-  }
-  for (const auto& edit : cmd.env_edits()) set_entry(env, edit.key, edit.value ? &*edit.value : nullptr);
-  for (const auto& kv : extra) set_entry(env, kv.first, &kv.second);
+  plan.env_storage = posix::edited_env(cmd, *::_NSGetEnviron());
+  auto& env = plan.env_storage;
+  for (const auto& kv : extra) posix::env_set(env, kv.first, &kv.second);
   for (auto& e : env) plan.envp.push_back(e.data());
   plan.envp.push_back(nullptr);
 }
@@ -163,14 +111,14 @@ void add_stdio(const Command& cmd, SpawnPlan& plan) {
 void build_spawn_plan(const Command& cmd, const std::vector<std::pair<std::string, std::string>>& extra_env,
                       SpawnPlan& plan) {
   add_candidates(cmd, plan);
-  add_argv(cmd, plan);
+  posix::build_argv(cmd, plan.argv_storage, plan.argv, plan.sh_argv);
   add_env(cmd, extra_env, plan);
   add_stdio(cmd, plan);
 }
 
 const char* child_env_value(const SpawnPlan& plan, const std::string& key) {
   for (const auto& e : plan.env_storage) {
-    if (has_key(e, key)) return e.c_str() + key.size() + 1;
+    if (posix::env_has_key(e, key)) return e.c_str() + key.size() + 1;
   }
   return nullptr;
 }

@@ -15,16 +15,17 @@
 #include <mach/mach_vm.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 #include <string>
 
+#include "common/read_error.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
 
 namespace taskport {
 namespace {
 
+using common::range_text;
 using macos::errno_from_kern;
 using macos::kern_error;
 using macos::task_name;
@@ -32,12 +33,6 @@ using macos::task_name;
 // The finest page size of any macOS task (x86_64 and Rosetta: 4 KiB; arm64:
 // 16 KiB, a multiple): stepping by it never skips a page boundary.
 constexpr std::uint64_t kPage = 4096;
-
-std::string range_text(std::uint64_t address, std::size_t size) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "0x%llx+%zu", static_cast<unsigned long long>(address), size);
-  return buf;
-}
 
 bool impossible_range(std::uint64_t address, std::size_t size) {
   return size > std::numeric_limits<std::uint64_t>::max() - address;
@@ -131,10 +126,9 @@ void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
   r.buffer = buffer;
   r.size = size;
   read_request(*impl_, r);
-  if (r.ok()) return;
-  std::string detail = range_text(address, size) + ": not mapped or not readable in the task";
-  if (r.bytes_read > 0) detail += " (only the first " + std::to_string(r.bytes_read) + " bytes are)";
-  throw Error(r.error != 0 ? r.error : EFAULT, Step::read_memory, task_name(impl_->pid), detail);
+  // A request that did not complete failed with EFAULT (read_request throws
+  // every other error).
+  if (!r.ok()) throw common::read_error(r, task_name(impl_->pid));
 }
 
 std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {

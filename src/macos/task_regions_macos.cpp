@@ -20,18 +20,6 @@
 
 namespace taskport {
 
-const char* to_string(RegionKind kind) noexcept {
-  switch (kind) {
-    case RegionKind::file: return "file";
-    case RegionKind::anonymous: return "anonymous";
-    case RegionKind::heap: return "heap";
-    case RegionKind::stack: return "stack";
-    case RegionKind::vdso: return "vdso";
-    case RegionKind::other: return "other";
-  }
-  return "unknown";
-}
-
 namespace {
 
 using macos::kern_error;

@@ -46,21 +46,6 @@ pid_t tid_of(std::uint64_t id) noexcept { return static_cast<pid_t>(id & 0x7ffff
 
 }  // namespace macos
 
-const char* to_string(ThreadState state) noexcept {
-  switch (state) {
-    case ThreadState::running: return "running";
-    case ThreadState::sleeping: return "sleeping";
-    case ThreadState::disk_sleep: return "disk sleep";
-    case ThreadState::stopped: return "stopped";
-    case ThreadState::traced: return "traced";
-    case ThreadState::zombie: return "zombie";
-    case ThreadState::dead: return "dead";
-    case ThreadState::idle: return "idle";
-    case ThreadState::unknown: return "unknown";
-  }
-  return "unknown";
-}
-
 namespace {
 
 ThreadState state_of(int run_state) {

@@ -1,0 +1,72 @@
+#include "posix/command_env.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace taskport::posix {
+
+bool env_has_key(const std::string& entry, const std::string& key) {
+  return entry.size() > key.size() && entry[key.size()] == '=' && entry.compare(0, key.size(), key) == 0;
+}
+
+void env_set(std::vector<std::string>& env, const std::string& key, const std::string* value) {
+  auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return env_has_key(e, key); });
+  if (value == nullptr) {
+    if (it != env.end()) env.erase(it);
+  } else if (it != env.end()) {
+    *it = key + "=" + *value;
+  } else {
+    env.push_back(key + "=" + *value);
+  }
+}
+
+std::vector<std::string> edited_env(const Command& cmd, char** parent_env) {
+  std::vector<std::string> env;
+  if (!cmd.env_cleared() && parent_env != nullptr) {
+    for (char** e = parent_env; *e != nullptr; ++e) env.emplace_back(*e);
+  }
+  for (const auto& edit : cmd.env_edits()) env_set(env, edit.key, edit.value ? &*edit.value : nullptr);
+  return env;
+}
+
+std::string search_path(const Command& cmd, const char* default_path) {
+  const auto& edits = cmd.env_edits();
+  for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
+    if (it->key == "PATH") return it->value ? *it->value : default_path;
+  }
+  if (!cmd.env_cleared()) {
+    if (const char* path = std::getenv("PATH")) return path;
+  }
+  return default_path;
+}
+
+std::vector<std::string> path_candidates(const std::string& path, const std::string& program) {
+  std::vector<std::string> candidates;
+  size_t begin = 0;
+  while (true) {
+    const size_t end = std::min(path.find(':', begin), path.size());
+    const std::string dir = path.substr(begin, end - begin);
+    candidates.push_back(dir.empty() ? program : dir + "/" + program);
+    if (end == path.size()) break;
+    begin = end + 1;
+  }
+  return candidates;
+}
+
+void build_argv(const Command& cmd, std::vector<std::string>& storage, std::vector<char*>& argv,
+                std::vector<char*>& sh_argv) {
+  storage.reserve(cmd.get_args().size() + 1);
+  storage.push_back(cmd.get_arg0() ? *cmd.get_arg0() : cmd.program());
+  for (const auto& a : cmd.get_args()) storage.push_back(a);
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  // ENOEXEC: execvp runs the file with the shell; the child fills slot 1.
+  static char sh[] = "/bin/sh";
+  sh_argv.push_back(sh);
+  sh_argv.push_back(nullptr);
+  for (size_t i = 1; i < storage.size(); ++i) sh_argv.push_back(storage[i].data());
+  sh_argv.push_back(nullptr);
+}
+
+}  // namespace taskport::posix
