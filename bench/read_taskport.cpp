@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport benchmarks — memory reads through a Task.
 //
 //   read_taskport [--n N] [--values V] [--block-mib M] [--md FILE]

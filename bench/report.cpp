@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench_report: reads the benchmarks' JSON lines and
 //   * prints (and writes with --md) the markdown tables: spawn latency per
 //     method and parent RSS with the ratio to `floor`, and the goals with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Spawn benchmarks `boost_v2_default` and `boost_v2_vfork`: Boost.Process v2
 // (Debian's 1.81 headers, header-only; it uses boost::filesystem::path, whose
 // parts used here are inline, so no Boost library is linked — 1.81's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Spawn benchmark `floor`: raw clone(CLONE_VM|CLONE_VFORK) + execve and
 // nothing else — no handle, no signal-mask or handler reset. The physical
 // limit of spawning on Linux. The parent resumes once the child has exec'd

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Spawn benchmark `fork_exec_pidfd`: fork + execve with a CLOEXEC error pipe
 // (EOF = exec succeeded, 4 bytes = its errno), then pidfd_open. This is what
 // Rust std (and most libraries) fall back to once a pre-exec hook is set:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Spawn benchmark `posix_spawn_pidfd`: glibc posix_spawn (clone(CLONE_VM|
 // CLONE_VFORK) plus signal resets; it reports a failed execve itself), then
 // pidfd_open on the new pid for a race-free handle.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Spawn benchmarks of taskport itself:
 //   taskport            Command::spawn_with_task()
 //   taskport_hook       the same with a trivial pre-exec hook (returns 0)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the CLI can tell about a process from its task handle alone.
 #pragma once
 

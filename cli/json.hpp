@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A minimal JSON writer for the CLI's --json output (objects, strings,
 // numbers, booleans): enough for flat reports, no dependency.
 #pragma once

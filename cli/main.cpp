@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — command-line front end.
 //
 //   taskport run [--suspended] [--json] -- PROGRAM [ARGS...]

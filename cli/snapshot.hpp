@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the CLI shows about a task: everything its handle gives, taken in one
 // consistent moment (the task is suspended while the snapshot is taken).
 #pragma once

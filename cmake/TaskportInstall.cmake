@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Install rules and packaging for taskport.
 #
 # Included from the root CMakeLists.txt after src/ and cli/ have been added, so

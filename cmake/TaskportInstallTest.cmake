@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Registers the CTest test `install_find_package` (label `install`).
 #
 # At test time it installs this build tree into a scratch prefix, then builds

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CTest test `macos_cross_build` (label `macos`): the macOS backend, the
 # preload dylib, the CLI, the examples and tests/macos must compile and link
 # for x86_64-macos and aarch64-macos. Runs tools/macos-cross-build, which

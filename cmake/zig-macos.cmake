@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CMake toolchain file: cross-compile taskport for macOS on Linux with zig 0.11
 # (`zig cc` / `zig c++ -target <arch>-macos`), for the compile-and-link check
 # tools/macos-cross-build (CTest: macos_cross_build). Not for building on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The seed example (spawn-task-port's README and examples/), ported to C++
 // with taskport, macOS only: spawn this very program as a child that blocks
 // on its stdin, get the child's Mach task port, and ask the kernel through

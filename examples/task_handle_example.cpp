@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The seed example (spawn-task-port's README), in C++ with taskport.
 //
 // The program re-runs itself with --child. The child blocks reading its

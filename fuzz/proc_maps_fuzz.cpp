@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target for the /proc/<pid>/maps parser (src/linux/proc_maps.cpp).
 //
 // Feeds arbitrary bytes to parse_proc_maps and checks what must hold for any

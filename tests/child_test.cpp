@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Child: how it ended (exit code, signal, core dump), the three ways to wait,
 // signalling, and what its destructor does with a child that still runs.
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command options as the child sees them: argv, argv[0], environment,
 // working directory, and which program runs (PATH search).
 #include <stdlib.h>

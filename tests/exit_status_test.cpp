@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ExitStatus and Error as values: what a user reads from them.
 #include <signal.h>
 

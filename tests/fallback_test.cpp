@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The fallback when the kernel (or a seccomp profile) refuses clone3 and
 // clone(CLONE_PIDFD): main() installs a seccomp filter that fails both with
 // TP_SECCOMP_ERRNO before any test runs — ENOSYS as an old kernel would,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process attributes the child starts with: parent, process group, session,
 // signal mask and signal dispositions — read by the child from the kernel.
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Failed spawns: each failure is thrown as Error with the errno, the Step
 // that failed and the program; nothing is left behind (no zombie, no
 // descriptor). And pre-exec hooks: order, what they observe, their errors.

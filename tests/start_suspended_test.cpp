@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // start_suspended(): the child is stopped before the first instruction of
 // the new program, nobody stays its tracer, and Task::resume() — from any
 // thread — lets it run.

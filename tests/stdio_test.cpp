@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the child's descriptors are: stdin/stdout/stderr (inherit, null,
 // piped, fd) and extra descriptors placed with inherit_fd — as the child
 // sees them (fstat identity reported by the probe) and as data flows.

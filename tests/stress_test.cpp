@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Many threads spawning at once: every handle names its own child, every
 // child sees only its own descriptors, and afterwards the process has the
 // same descriptors as before and no child left (no zombie).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task: the pidfd that names exactly one process — what the kernel says it
 // names, its descriptor flags, exit notification, signalling, and that it
 // can never reach a process that merely reuses the pid.

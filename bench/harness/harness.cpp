@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport benchmarks — shared harness (see harness.hpp).
 #include "harness.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport benchmarks — the shared harness: parent-RSS ballast, the timing
 // loop, statistics and the JSON-lines output. Every C++ spawn benchmark
 // program is a list of Methods handed to run_spawn_benchmarks(); the Rust

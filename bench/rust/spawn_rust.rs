@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Spawn benchmarks `rust_std` and `rust_std_pre_exec`: Rust's
 //! `std::process::Command::spawn`, plain (posix_spawn inside std) and with a
 //! trivial `pre_exec` hook (which makes std fall back to fork + exec).

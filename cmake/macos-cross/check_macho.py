@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """check_macho.py ARCH KIND FILE... — verify cross-built macOS outputs.
 
 ARCH: x86_64 or aarch64. KIND: exe, dylib or archive (an ar archive whose

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — a spawned child process: its pipes, its exit, its signals.
 #pragma once
 

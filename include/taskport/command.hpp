@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — Command: what to run and how; spawn() and spawn_with_task().
 #pragma once
 

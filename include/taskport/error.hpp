@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — error model.
 //
 // Every failure is reported by throwing taskport::Error, a std::system_error

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — how a child ended.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — fork a child that runs a function (no exec) and get its task.
 #pragma once
 

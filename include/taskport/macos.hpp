@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — macOS-only extras of a Task (Mach task ports).
 #pragma once
 

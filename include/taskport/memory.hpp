@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — reading and writing another process's memory: request types.
 #pragma once
 

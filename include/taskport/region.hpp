@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — one mapping of a task's address space.
 #pragma once
 

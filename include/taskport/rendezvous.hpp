@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — the rendezvous: a child hands its own task handle to its spawner.
 //
 // Why it exists (the exec finding): a handle taken *before* execve is of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — what a child's stdin, stdout or stderr is connected to.
 #pragma once
 

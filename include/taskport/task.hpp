@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — the task handle: a capability naming one process.
 #pragma once
 

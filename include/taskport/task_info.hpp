@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — what a task uses: memory, CPU time, events.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — spawn a child and get its task handle. Umbrella header.
 #pragma once
 

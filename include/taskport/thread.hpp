@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — threads of a task and their registers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // taskport — an owned POSIX file descriptor.
 #pragma once
 

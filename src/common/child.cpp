@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The platform-neutral part of Child (taskport/child.hpp): construction,
 // moves and destruction. Waiting and signalling (and release(), which the
 // destructor calls) are per platform: child_linux.cpp, child_macos.cpp.

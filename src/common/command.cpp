@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "taskport/command.hpp"
 
 namespace taskport {

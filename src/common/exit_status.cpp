@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "taskport/exit_status.hpp"
 
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A function-local singleton that is never destroyed: for objects a detached
 // library thread may use until the process exits (no destructor may run
 // under it at exit).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Where the preload library is: an explicit path, the environment, the copy
 // installed beside a shared libtaskport, or the installed copy at the
 // configured prefix (TASKPORT_PRELOAD_DEFAULT, set by src/CMakeLists.txt).

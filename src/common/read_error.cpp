@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "common/read_error.hpp"
 
 #include <errno.h>

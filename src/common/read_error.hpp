@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The errors of Task::read, the same on every platform.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The names of the platform-neutral enums of taskport/thread.hpp and
 // taskport/region.hpp.
 #include "taskport/region.hpp"

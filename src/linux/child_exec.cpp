@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Compiled without sanitizers: see the invariant in child_exec.hpp.
 #include "linux/child_exec.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The code that runs in the child between clone and execve.
 //
 // INVARIANT: this runs on a private stack in the parent's address space

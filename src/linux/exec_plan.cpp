@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux/exec_plan.hpp"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ExecPlan: everything the child needs between clone and execve, prepared in
 // the parent so that the child only reads memory and issues system calls.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fork_with_task on Linux: glibc fork(), then the child hands over its own
 // handle through the rendezvous machinery before it runs the function.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* libtaskport_preload.so — the child side of the rendezvous for programs
  * that know nothing of taskport (Command::task_via_preload).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command::spawn_with_task() with task_via_preload(): the Task comes from
 // the program itself, sent by the preload library's initializer.
 #pragma once

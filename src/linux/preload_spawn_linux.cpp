@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // spawn_with_task() through the preload: LD_PRELOAD=<preload library> plus a
 // rendezvous; the library's initializer (preload_linux.c) sends the
 // program's handle before main.

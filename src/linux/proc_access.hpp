@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Access to /proc/<pid> that cannot be redirected by pid reuse, and errors
 // that explain why access was refused.
 //

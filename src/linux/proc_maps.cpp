@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux/proc_maps.hpp"
 
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The text of /proc/<pid>/maps: its line format, and the RegionKind a
 // mapping's name implies. Pure functions over text — no process, no I/O —
 // so they are unit-tested on hand-written input and fuzzed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux/proc_parse.hpp"
 
 #include <unistd.h>

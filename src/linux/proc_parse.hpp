@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Parsers for the text of /proc/<pid>/{stat,status,io} and
 // /proc/<pid>/task/<tid>/stat. Pure functions of the text: no I/O, so they
 // are unit-tested on captured and hand-made samples (tests/task/proc_parse_test.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux/procmap_query.hpp"
 
 #include <errno.h>

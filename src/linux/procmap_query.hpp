@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The PROCMAP_QUERY ioctl on an open /proc/<pid>/maps (Linux 6.11+): one
 // mapping per call, binary fields, no text to format or parse. Answers the
 // same questions as the maps text, with identical Regions (names included:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux/reaper.hpp"
 
 #include <errno.h>

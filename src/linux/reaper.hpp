@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The reaper: reaps children whose Child was destroyed while they still ran,
 // so that no zombie stays behind for good and no destructor ever blocks.
 #pragma once

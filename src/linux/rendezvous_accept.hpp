@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The spawner side of the Linux rendezvous: receiving and checking the
 // handles a child sends (wire format: rendezvous_wire.h), and turning them
 // into a Task. Shared by Rendezvous (rendezvous_linux.cpp), fork_with_task

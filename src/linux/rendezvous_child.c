@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The child side of the Linux rendezvous (see rendezvous_child.h).
  *
  * INVARIANT for tp_rdv_send and everything it calls: async-signal-safe.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The child side of the Linux rendezvous, in C: linked into libtaskport (for
  * taskport::send_task_to_spawner and fork_with_task) and compiled into the
  * preload library, which must not depend on a C++ runtime.

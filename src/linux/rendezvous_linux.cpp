@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Rendezvous on Linux: a socketpair per child (transport and checks in
 // rendezvous_accept.cpp), and the C++ face of the child side
 // (rendezvous_child.c).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The Linux rendezvous on the wire: what a child sends to its spawner.
  *
  * Shared by the child side (rendezvous_child.c, C so that the preload can use

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Linux spawn path: clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on a private
 // stack, never fork. Cost does not grow with the parent's memory: no page
 // tables are copied, and the spawning thread sleeps until the child has

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The state of a suspended task on Linux (see tracer.hpp).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thin wrappers for the Linux system calls glibc 2.36 does not wrap, or that
 // taskport issues raw on purpose. All return -1 and set errno on failure.
 #pragma once

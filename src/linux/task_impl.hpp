@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Linux Task: a pidfd, lazily opened /proc handles, and the suspension
 // state. One struct so that each concern's .cpp (memory, regions, threads,
 // info, suspension) works on the same object.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::info(): /proc/<pid>/status, stat and io, each read once through the
 // task's verified /proc directory. Whatever a file does not say (a zombie
 // has no Vm* lines; io needs ptrace read access) stays absent.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Linux Task: identity (pidfd), signals, and counted suspension through
 // the tracer thread. Memory, regions, threads and usage live in their own
 // task_*_linux.cpp files.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::read, read_many and write.
 //
 // Reads go through process_vm_readv (one call per up to IOV_MAX ranges);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Linux Task's address space: Task::regions() and Task::region_at().
 //
 // Both open /proc/<pid>/maps relative to the task's verified /proc/<pid>

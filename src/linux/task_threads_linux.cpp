@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::threads(): one /proc/<pid>/task/<tid>/stat read per thread, listed
 // from the task's verified /proc directory (so a recycled pid can never
 // substitute another process's threads).

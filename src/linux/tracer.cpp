@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux/tracer.hpp"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tracer: every ptrace request of the library runs on one thread.
 //
 // Why one thread: a ptrace tracer is a thread, not a process — after

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux/wait_status.hpp"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Waiting on a child by pidfd, and turning what waitid reports into an
 // ExitStatus. Shared by spawn (reaping failed children), Child and the reaper.
 #pragma once

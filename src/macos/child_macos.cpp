@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The macOS Child: waitpid by pid (exact while the child is unreaped: its
 // pid cannot be recycled before we reap it), a kqueue with EVFILT_PROC/
 // NOTE_EXIT as exit_fd() for timed waits, kill(2) while unreaped.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/dyld_policy.hpp"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Why dyld would ignore DYLD_INSERT_LIBRARIES for a program, as far as the
 // spawner can tell from the file. dyld drops every DYLD_* variable for
 // setuid/setgid programs, for platform binaries under System Integrity

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/exit_watch.hpp"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A descriptor that becomes readable once a process has exited: a kqueue
 // holding an EVFILT_PROC/NOTE_EXIT filter for the pid (macOS has no pidfd).
 // Child::exit_fd() and Task::exit_fd() are such kqueues; poll/select/kevent

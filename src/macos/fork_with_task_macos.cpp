@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fork_with_task on macOS: the seed crate's technique, which is sound here
 // because no exec follows — the forked child sends mach_task_self() (its
 // own, new task) through a Mach rendezvous before it runs `fn`.

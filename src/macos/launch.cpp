@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/launch.hpp"
 
 #include <errno.h>

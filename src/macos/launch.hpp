@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Starting the process of a SpawnPlan: posix_spawn when the Command has no
 // pre_exec hooks (no fork: the cost does not grow with the parent's memory),
 // fork + exec when it has (a hook must run in the child before exec, which

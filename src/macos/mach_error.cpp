@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/mach_error.hpp"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Mach's kern_return_t in taskport's errno-based Error model.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/mach_port.hpp"
 
 namespace taskport::macos {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Owned Mach port rights: one small move-only scoper per kind of right, so
 // that no path — error, exception or early return — leaks a right (as
 // Chromium's ScopedMachSendRight / ScopedMachReceiveRight).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The macOS backend (Mach task ports), included by src/CMakeLists.txt when
 # building for Apple. Paths are relative to src/.
 #

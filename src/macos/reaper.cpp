@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/reaper.hpp"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Turning a Mach rendezvous receive into a Task, or into the Error the
 // rendezvous API promises (taskport/rendezvous.hpp: ESRCH, ETIMEDOUT,
 // EPROTO, all Step::accept_task). Shared by Rendezvous::accept,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/rendezvous_child.hpp"
 
 #include <servers/bootstrap.h>

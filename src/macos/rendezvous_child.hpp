@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The child's side of the Mach rendezvous (rendezvous_protocol.hpp): find the
 // parent's port by its bootstrap name, send mach_task_self(), wait for "go".
 //

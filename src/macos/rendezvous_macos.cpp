@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Rendezvous (taskport/rendezvous.hpp) over Mach: a receive right
 // registered with launchd under a random name, the child's task port in a
 // port-descriptor message, accepted only from the expected pid (audit

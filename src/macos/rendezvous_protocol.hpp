@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Mach rendezvous wire protocol: how a child hands its task port to the
 // parent that spawned it (or forked it). Shared by the parent's server
 // (rendezvous_server.cpp), the child's side (rendezvous_child.cpp) and the

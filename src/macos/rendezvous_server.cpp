@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/rendezvous_server.hpp"
 
 #include <bsm/libbsm.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The parent's side of the Mach rendezvous (rendezvous_protocol.hpp): a
 // receive right registered in launchd under a name unique to this one
 // rendezvous, and a bounded, validating receive of the child's task port.

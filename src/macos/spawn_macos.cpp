@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The macOS spawn path: Command::spawn and Command::spawn_with_task.
 //
 // spawn() is posix_spawn (fork + exec only for pre_exec hooks, launch.hpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/spawn_plan.hpp"
 
 #include <crt_externs.h>

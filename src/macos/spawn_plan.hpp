@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SpawnPlan: everything one macOS spawn needs, prepared in the parent —
 // candidates of the PATH search, argv, the child's environment, the pipes
 // and /dev/null of its stdio, and the descriptor placements. Used by both

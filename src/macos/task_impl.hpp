@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The macOS Task: the child's Mach task port, its pid, a kqueue that fires
 // at its exit, and the count of suspensions this Task made. One struct so
 // that each concern's .cpp (memory, regions, threads, info) works on it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::info() and macos::extmod_info(): task_info flavors on the port.
 //   MACH_TASK_BASIC_INFO   virtual/resident size, peak, times of ended threads
 //   TASK_THREAD_TIMES_INFO times of live threads (added: whole-task times)

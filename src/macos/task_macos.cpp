@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The macOS Task: identity (task port, pid_for_task), signals, counted
 // suspension (task_suspend/task_resume). Memory, regions, threads and usage
 // live in their own task_*_macos.cpp files.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::read, read_many and write through the task port.
 //
 // Reads: mach_vm_read_overwrite, one call per range (Mach has no scatter

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The macOS Task's address space: Task::regions() and Task::region_at().
 //
 // mach_vm_region_recurse walks the task's VM map, descending into submaps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::threads() and Task::registers() through task_threads,
 // thread_info(THREAD_EXTENDED_INFO, THREAD_IDENTIFIER_INFO) and
 // thread_get_state (x86_THREAD_STATE64 / ARM_THREAD_STATE64).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "macos/wait_status.hpp"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Waiting on a child by pid with waitpid, and turning its status into an
 // ExitStatus. Shared by spawn (reaping failed children), Child and the
 // reaper. An unreaped child's pid cannot be recycled, so waiting by pid on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "posix/command_env.hpp"
 
 #include <algorithm>

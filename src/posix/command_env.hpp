@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What both POSIX spawn paths (Linux clone + execve, macOS posix_spawn or
 // fork + exec) prepare in the parent from a Command: the child's edited
 // environment, the PATH search candidates (execvp's rules) and argv.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // sendmsg/recvmsg plumbing shared by the descriptor-passing code.
 //
 // Header-only and `static inline` on purpose: linux/child_exec.cpp uses it

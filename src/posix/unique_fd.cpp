@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "taskport/unique_fd.hpp"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tp_probe — the child the tests spawn. It reports its own state as the
 // kernel sees it, and performs small actions chosen by its arguments, so a
 // test can observe every Command option from the other side.

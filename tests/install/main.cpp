@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Consumer of an installed taskport: spawns /bin/true and checks its exit.
 #include <cstdio>
 #include <exception>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Driver for the CTest test `install_find_package` (cmake/TaskportInstallTest.cmake):
 #   cmake -DTASKPORT_BUILD_DIR=... -DWORK_DIR=... [...] -P run_install_test.cmake
 #

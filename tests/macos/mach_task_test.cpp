@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The macOS backend seen from outside: the task port names the running
 // program (after exec), memory reads and writes go through it, the
 // rendezvous believes only the child, and a child that dies or never sends

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fork_with_task: a forked child (no exec) running a function, and its Task.
 #include <errno.h>
 #include <grp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command::task_via_preload: the Task of a program that knows nothing of
 // taskport, sent by the injected library's initializer before main.
 #include <errno.h>

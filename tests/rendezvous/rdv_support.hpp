@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Support for the rendezvous tests: the helper programs, line-by-line
 // reading of their output, and running a piece of a test in a process of
 // its own under another uid.

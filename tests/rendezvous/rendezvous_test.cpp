@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Rendezvous: a child hands its own task handle to its spawner after exec.
 // What the spawner gets, whom it believes, and that it never hangs.
 #include <errno.h>

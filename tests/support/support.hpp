@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared test support: the probe, its report, and ways to look at processes
 // and descriptors from the outside (/proc, waitid, fstat).
 #pragma once

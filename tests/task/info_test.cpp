@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::info(), checked against ps and against the target's own
 // getrusage(RUSAGE_SELF); and what is absent when the kernel will not say.
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::read, read_value, read_many and write, checked against what the
 // target reads with its own loads, against gdb, and under the conditions a
 // reader meets in practice: unmapped and unreadable pages, a task that has

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The /proc text parsers on captured and hand-made samples.
 #include "linux/proc_parse.hpp"
 

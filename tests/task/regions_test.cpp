@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::regions() and Task::region_at(), observed against oracles taskport
 // did not write:
 //   - the kernel's own /proc/<pid>/maps text, read here and parsed with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Counted suspend/resume and registers, observed from outside: thread states
 // in /proc, the target's own output, gdb's view of the same thread, and the
 // kernel's auxiliary vector.

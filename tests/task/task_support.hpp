@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Support for the Task tests: the tp_task_target helper driven over its
 // stdin/stdout, outside oracles (ps, gdb, strace) run with a time limit, and
 // forked subprocesses that read a task with other credentials or under a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Task::threads(), checked against ps -L and against what the target says
 // about itself.
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libtaskport_preload.dylib — the initializer that Command::spawn_with_task
 // inserts into the child with DYLD_INSERT_LIBRARIES. Its constructor runs
 // after exec and before main: it removes its own traces from the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tp_mach_target — the program the macOS tests spawn and read.
 //
 //   tp_mach_target print        prints "address 0x<hex> value 0x<hex>" (a

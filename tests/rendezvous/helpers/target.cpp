@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The programs the rendezvous tests spawn. One source, built three ways:
 //   tp_rdv_target       (TP_WITH_C_CORE) the child side compiled in from
 //                       src/linux/rendezvous_child.c — no libtaskport, no

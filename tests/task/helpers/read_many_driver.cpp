@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tp_read_many_driver <tp_task_target> <count>: spawns the target, reads
 // <count> scattered 8-byte ranges of its buffer with one Task::read_many
 // call (every 100th range points at the unmapped hole instead) and prints

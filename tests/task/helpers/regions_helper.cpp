@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tp_regions_helper — a child with mappings the regions tests know in advance.
 //
 //   tp_regions_helper [--odd-file DIR]

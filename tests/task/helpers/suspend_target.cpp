@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test helper for suspend/resume: a target whose progress the tests observe
 // from outside.
 //   --ticker        print an increasing number every millisecond

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tp_task_target: a process for the Task tests to look at from outside.
 //
 // It lays out memory with known properties, reports the addresses on stdout,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Cross-check shim for <bsm/libbsm.h> (see ../../README.md). */
 #ifndef TASKPORT_SHIM_BSM_LIBBSM_H
 #define TASKPORT_SHIM_BSM_LIBBSM_H

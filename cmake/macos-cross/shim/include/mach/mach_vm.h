@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Cross-check shim for <mach/mach_vm.h> (see ../../README.md). Declares only
  * the routines taskport uses; signatures as in the macOS SDK, where the
  * vm_map_read_t parameters are mach_port_t typedefs. */

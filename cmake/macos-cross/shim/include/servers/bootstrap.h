@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Cross-check shim for <servers/bootstrap.h> (see ../../README.md). */
 #ifndef TASKPORT_SHIM_SERVERS_BOOTSTRAP_H
 #define TASKPORT_SHIM_SERVERS_BOOTSTRAP_H
