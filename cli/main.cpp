@@ -39,7 +39,8 @@ constexpr const char* kUsage =
     "--via-preload\n"
     "            get the handle from the program itself, after exec: a preloaded\n"
     "            library (LD_PRELOAD / DYLD_INSERT_LIBRARIES) sends it before main\n"
-    "            ($TASKPORT_PRELOAD_LIBRARY overrides where the library is found)\n"
+    "            (found beside taskport's installed library; $TASKPORT_PRELOAD_LIBRARY\n"
+    "            overrides that, and must be set to run it from a build tree)\n"
     "--preload-timeout MS\n"
     "            how long to wait for the handle (default 10000)\n";
 
@@ -82,26 +83,12 @@ int exit_code_of(const taskport::ExitStatus& status) {
   return 128 + status.signal().value_or(0);
 }
 
-// Run from the build tree, point the library at the preload built beside us
-// unless the environment or the installed copy already says where it is.
-void use_build_tree_preload() {
-#if defined(TASKPORT_CLI_BUILD_PRELOAD)
-  if (std::getenv("TASKPORT_PRELOAD_LIBRARY") != nullptr) return;
-  if (::access(taskport::preload_library().c_str(), R_OK) == 0) return;
-  if (::access(TASKPORT_CLI_BUILD_PRELOAD, R_OK) == 0)
-    taskport::set_preload_library(TASKPORT_CLI_BUILD_PRELOAD);
-#endif
-}
-
 int run(const Options& opt) {
   taskport::Command cmd(opt.argv[0]);
   for (size_t i = 1; i < opt.argv.size(); ++i) cmd.arg(opt.argv[i]);
   if (opt.json) cmd.standard_output(taskport::Stdio::fd(STDERR_FILENO));
   cmd.start_suspended(opt.suspended);
-  if (opt.via_preload) {
-    use_build_tree_preload();
-    cmd.task_via_preload();
-  }
+  if (opt.via_preload) cmd.task_via_preload();
   if (opt.preload_timeout_ms) cmd.preload_timeout(std::chrono::milliseconds(*opt.preload_timeout_ms));
 
   auto [child, task] = cmd.spawn_with_task();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "taskport/exit_status.hpp"
+#include "taskport/export.hpp"
 #include "taskport/unique_fd.hpp"
 
 namespace taskport {
@@ -33,7 +34,7 @@ namespace taskport {
 //      its pidfd and reaps it whenever it exits. The child keeps running.
 //   Pipes are closed in every case (a child blocked writing to stdout then
 //   sees EPIPE/SIGPIPE; one blocked reading stdin sees EOF).
-class Child {
+class TASKPORT_API Child {
  public:
   Child(Child&&) noexcept;
   Child& operator=(Child&&) noexcept;

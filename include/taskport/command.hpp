@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "taskport/child.hpp"
+#include "taskport/export.hpp"
 #include "taskport/stdio.hpp"
 #include "taskport/task.hpp"
 
@@ -37,7 +38,7 @@ namespace taskport {
 //   * do not call fork/vfork/clone, exit (use _exit), or return by longjmp.
 using PreExecHook = std::function<int()>;
 
-class Command {
+class TASKPORT_API Command {
  public:
   // `program` is a path (contains '/') or a name searched in PATH — the
   // child's PATH if env() sets one, else the parent's, else "/bin:/usr/bin"

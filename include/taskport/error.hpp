@@ -15,6 +15,8 @@
 #include <string>
 #include <system_error>
 
+#include "taskport/export.hpp"
+
 namespace taskport {
 
 // The step that failed. Steps marked (child) run in the child between clone
@@ -58,9 +60,9 @@ enum class Step {
   fork,         // fork_with_task: fork itself
 };
 
-const char* to_string(Step step) noexcept;
+TASKPORT_API const char* to_string(Step step) noexcept;
 
-class Error : public std::system_error {
+class TASKPORT_API Error : public std::system_error {
  public:
   Error(int errno_value, Step step, std::string program);
   Error(int errno_value, Step step, std::string program, const std::string& detail);

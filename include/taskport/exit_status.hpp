@@ -5,9 +5,11 @@
 #include <optional>
 #include <string>
 
+#include "taskport/export.hpp"
+
 namespace taskport {
 
-class ExitStatus {
+class TASKPORT_API ExitStatus {
  public:
   static ExitStatus exited(int code) noexcept { return ExitStatus(code, 0, false); }
   static ExitStatus signaled(int signal, bool core_dumped) noexcept {

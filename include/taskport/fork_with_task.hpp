@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "taskport/child.hpp"
+#include "taskport/export.hpp"
 #include "taskport/task.hpp"
 
 namespace taskport {
@@ -50,6 +51,6 @@ namespace taskport {
 //
 // Throws Error(errno, Step::fork) if fork fails, Error(…, Step::accept_task)
 // if the child dies before handing over its handle (it is reaped first).
-std::pair<Child, Task> fork_with_task(const std::function<int()>& fn);
+TASKPORT_API std::pair<Child, Task> fork_with_task(const std::function<int()>& fn);
 
 }  // namespace taskport

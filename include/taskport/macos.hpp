@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 
+#include "taskport/export.hpp"
 #include "taskport/task.hpp"
 
 namespace taskport::macos {
@@ -25,7 +26,7 @@ struct ExtmodInfo {
 
 // task_info(task.native_handle(), TASK_EXTMOD_INFO). Throws
 // Error(Step::read_info): ESRCH once the task is gone (exited or exec'd).
-ExtmodInfo extmod_info(const Task& task);
+TASKPORT_API ExtmodInfo extmod_info(const Task& task);
 
 }  // namespace taskport::macos
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "taskport/export.hpp"
+
 namespace taskport {
 
 enum class RegionKind {
@@ -16,7 +18,7 @@ enum class RegionKind {
   other,      // any other pseudo-path ("[anon:name]", "[uprobes]", …)
 };
 
-const char* to_string(RegionKind kind) noexcept;
+TASKPORT_API const char* to_string(RegionKind kind) noexcept;
 
 struct Protection {
   bool read = false;

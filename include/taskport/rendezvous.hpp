@@ -58,13 +58,14 @@
 
 #include "taskport/child.hpp"
 #include "taskport/command.hpp"
+#include "taskport/export.hpp"
 #include "taskport/task.hpp"
 
 namespace taskport {
 
 // The spawner's side of one handover from one child. Move-only.
 // Thread-safety: one Rendezvous is used by one thread at a time.
-class Rendezvous {
+class TASKPORT_API Rendezvous {
  public:
   // When the child runs on after it has sent its handle.
   enum class Start {
@@ -149,7 +150,7 @@ class Rendezvous {
 // an open /proc/self/maps. To open /proc/self/mem a process that is not
 // dumpable (prctl(PR_SET_DUMPABLE, 0), or credentials changed) becomes
 // dumpable for the two opens and then is set back to not dumpable.
-bool send_task_to_spawner();
+TASKPORT_API bool send_task_to_spawner();
 
 #if defined(__linux__)
 // The variable that carries the descriptor number of the child's end.
@@ -165,18 +166,35 @@ inline constexpr const char* kRendezvousFdVariable = "TASKPORT_RENDEZVOUS_FD";
 // Only useful in a process that will *not* exec afterwards (a forked worker,
 // a test fixture): the /proc/self/mem it sends names the current address
 // space, which execve replaces (the spawner's Task then reads nothing).
-int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_for_release) noexcept;
+TASKPORT_API int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_for_release) noexcept;
 #endif
 
 // ---- the preload library ------------------------------------------------------
 
 // The injected library Command::task_via_preload() uses (LD_PRELOAD on
-// Linux, DYLD_INSERT_LIBRARIES on macOS): the path last given to
-// set_preload_library(), else $TASKPORT_PRELOAD_LIBRARY, else the installed
-// copy (<libdir>/taskport/libtaskport_preload.so, compiled in).
-std::string preload_library();
+// Linux, DYLD_INSERT_LIBRARIES on macOS, where every spawn_with_task()
+// needs it): libtaskport_preload.so (.dylib), installed in
+// <libdir>/taskport/. The first of these places that gives one:
+//   1. the path last given to set_preload_library(), taken as it is;
+//   2. $TASKPORT_PRELOAD_LIBRARY, taken as it is;
+//   3. beside taskport itself, if the file is there: a shared libtaskport
+//      looks in <its directory>/taskport/; an executable with a static
+//      libtaskport in it (the taskport CLI) in <its directory>/../lib/taskport/
+//      (the install layout: bin/ beside <libdir>);
+//   4. where the CMake package said, if the file is there: an application
+//      linking a static libtaskport through find_package(taskport) is told,
+//      before main, the preload library of the prefix the package was found
+//      in when the application was configured;
+//   5. the configured install location,
+//      <CMAKE_INSTALL_PREFIX>/<libdir>/taskport/libtaskport_preload.so.
+// If none of 3-5 is there, preload_library() returns 5. No path of a build
+// tree is compiled in: run from one (tests, the CLI in build/cli/), point 1
+// or 2 at the build's copy. A spawn that needs the library and finds none
+// throws Error(ENOENT, Step::rendezvous) naming each place it looked at and
+// how to fix it.
+TASKPORT_API std::string preload_library();
 // Overrides preload_library() for this process; an empty path restores the
 // default. Thread-safe.
-void set_preload_library(std::string path);
+TASKPORT_API void set_preload_library(std::string path);
 
 }  // namespace taskport

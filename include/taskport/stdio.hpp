@@ -2,9 +2,11 @@
 // taskport — what a child's stdin, stdout or stderr is connected to.
 #pragma once
 
+#include "taskport/export.hpp"
+
 namespace taskport {
 
-class Stdio {
+class TASKPORT_API Stdio {
  public:
   enum class Kind { inherit, null, piped, fd };
 

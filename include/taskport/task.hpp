@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "taskport/export.hpp"
 #include "taskport/memory.hpp"
 #include "taskport/region.hpp"
 #include "taskport/task_info.hpp"
@@ -27,7 +28,7 @@ namespace taskport {
 // A Task is move-only and independent of the Child it came with: it may
 // outlive the Child, and it keeps naming the process (dead or alive) without
 // ever reaching a recycled pid. Task methods may be called from any thread.
-class Task {
+class TASKPORT_API Task {
  public:
 #if defined(__APPLE__)
   using native_handle_type = unsigned int;  // mach_port_t

@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 
+#include "taskport/export.hpp"
+
 namespace taskport {
 
 enum class ThreadState { running, sleeping, disk_sleep, stopped, traced, zombie, dead, idle, unknown };
 
-const char* to_string(ThreadState state) noexcept;
+TASKPORT_API const char* to_string(ThreadState state) noexcept;
 
 struct ThreadInfo {
   pid_t tid = 0;     // Linux: the kernel thread id

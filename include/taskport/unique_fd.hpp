@@ -4,11 +4,13 @@
 
 #include <utility>
 
+#include "taskport/export.hpp"
+
 namespace taskport {
 
 // Move-only owner of one file descriptor; closes it on destruction.
 // -1 means "no descriptor".
-class UniqueFd {
+class TASKPORT_API UniqueFd {
  public:
   UniqueFd() noexcept = default;
   explicit UniqueFd(int fd) noexcept : fd_(fd) {}

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/preload_library.hpp"
 #include "linux/preload_spawn.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_wire.h"
@@ -39,14 +40,7 @@ std::optional<std::string> child_ld_preload(const Command& cmd) {
 // The preload library as an absolute path (the loader resolves a relative
 // one against the child's working directory, which may differ).
 std::string resolved_library(const std::string& program) {
-  const std::string lib = preload_library();
-  char real[PATH_MAX];
-  if (lib.empty() || ::realpath(lib.c_str(), real) == nullptr) {
-    throw Error(lib.empty() ? ENOENT : errno, Step::rendezvous, program,
-                "preload library '" + lib +
-                    "' not found (set TASKPORT_PRELOAD_LIBRARY or call taskport::set_preload_library)");
-  }
-  std::string path(real);
+  std::string path = common::find_preload_library(program);
   if (path.find_first_of(": ") != std::string::npos) {
     throw Error(EINVAL, Step::rendezvous, program,
                 "preload library path '" + path + "' contains ':' or ' ', which separate LD_PRELOAD entries");

@@ -29,9 +29,10 @@ set(_taskport_macos_sources
   macos/task_threads_macos.cpp
   macos/wait_status.cpp
 )
-target_sources(taskport PRIVATE ${_taskport_macos_sources})
-# audit_token_to_pid (the sender check of the rendezvous) is in libbsm.
-target_link_libraries(taskport PRIVATE bsm)
+target_sources(taskport_objects PRIVATE ${_taskport_macos_sources})
+# audit_token_to_pid (the sender check of the rendezvous) is in libbsm: a
+# link dependency of every target made of the objects (and of taskport.pc).
+list(APPEND _taskport_link_libraries bsm)
 if(TASKPORT_MACOS_WERROR)
   set_property(SOURCE ${_taskport_macos_sources} APPEND PROPERTY COMPILE_OPTIONS -Werror)
 endif()
@@ -51,7 +52,8 @@ target_compile_features(taskport_preload PRIVATE cxx_std_17)
 # (zig cc in Debug mode adds -fsanitize=undefined, whose function checks
 # need the C++ runtime's type_info).
 target_compile_options(taskport_preload PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-                       -fno-exceptions -fno-rtti -fvisibility=hidden -fno-sanitize=all)
+                       -fno-exceptions -fno-rtti -fvisibility=hidden -fno-sanitize=all
+                       "${TASKPORT_DEBUG_PREFIX_MAP}")
 if(TASKPORT_MACOS_WERROR)
   target_compile_options(taskport_preload PRIVATE -Werror)
 endif()
@@ -61,15 +63,5 @@ set_target_properties(taskport_preload PROPERTIES
   OUTPUT_NAME taskport_preload
   CXX_VISIBILITY_PRESET hidden)
 
-set(TASKPORT_PRELOAD_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/taskport"
-    CACHE STRING "Where libtaskport_preload.dylib is installed (relative to the prefix)")
-mark_as_advanced(TASKPORT_PRELOAD_INSTALL_DIR)
-if(IS_ABSOLUTE "${TASKPORT_PRELOAD_INSTALL_DIR}")
-  set(_taskport_preload_default "${TASKPORT_PRELOAD_INSTALL_DIR}/libtaskport_preload.dylib")
-else()
-  set(_taskport_preload_default "${CMAKE_INSTALL_PREFIX}/${TASKPORT_PRELOAD_INSTALL_DIR}/libtaskport_preload.dylib")
-endif()
-set_property(SOURCE common/preload_library.cpp APPEND PROPERTY
-  COMPILE_DEFINITIONS "TASKPORT_PRELOAD_DEFAULT=\"${_taskport_preload_default}\"")
-unset(_taskport_preload_default)
+# Where it is installed and found: src/CMakeLists.txt.
 unset(_taskport_macos_sources)

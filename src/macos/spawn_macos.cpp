@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/preload_library.hpp"
 #include "macos/dyld_policy.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/launch.hpp"
@@ -88,20 +89,10 @@ Child Command::spawn() const {
 }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
-  std::string preload = preload_library();
+  // macOS gets a task port from the program itself, through this library;
   // dyld resolves a relative path against the child's working directory,
-  // which current_dir() may change: pass an absolute one.
-  if (char* absolute = preload.empty() ? nullptr : ::realpath(preload.c_str(), nullptr)) {
-    preload = absolute;
-    std::free(absolute);
-  }
-  if (preload.empty() || ::access(preload.c_str(), R_OK) != 0) {
-    throw Error(
-        ENOENT, Step::rendezvous, program(),
-        "preload library '" + preload +
-            "' not found: macOS gets a task port from the program itself, through this library (install "
-            "taskport, set TASKPORT_PRELOAD_LIBRARY, or call taskport::set_preload_library)");
-  }
+  // which current_dir() may change: find_preload_library's is absolute.
+  const std::string preload = common::find_preload_library(program());
   // With start_suspended the child waits in the preload's constructor,
   // before main, until we have suspended it and released it.
   const bool suspended = get_start_suspended();
