@@ -147,13 +147,11 @@ endif()
 set(TASKPORT_PC_LIBS_PRIVATE "")
 foreach(_lib IN LISTS TASKPORT_LINK_LIBRARIES)
   if(_lib STREQUAL "Threads::Threads")
-    # CMake links nothing when the pthread functions are in libc (glibc >=
-    # 2.34, macOS); -pthread is right there too, and needed elsewhere.
-    if(CMAKE_THREAD_LIBS_INIT)
-      list(APPEND TASKPORT_PC_LIBS_PRIVATE "${CMAKE_THREAD_LIBS_INIT}")
-    elseif(CMAKE_USE_PTHREADS_INIT)
-      list(APPEND TASKPORT_PC_LIBS_PRIVATE "-pthread")
-    endif()
+    # -pthread: what the compilers a .pc file is for take for POSIX
+    # threads; harmless where the pthread functions are in libc (glibc >=
+    # 2.34, macOS) and needed where they are not. (FindThreads' own result
+    # is scoped to src/.)
+    list(APPEND TASKPORT_PC_LIBS_PRIVATE "-pthread")
   elseif(_lib MATCHES "^-")
     list(APPEND TASKPORT_PC_LIBS_PRIVATE "${_lib}")
   else()
