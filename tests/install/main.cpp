@@ -11,11 +11,15 @@
 //   consumer preload-or-fix      the same, or it fails with an Error that
 //                                names the fix (TASKPORT_PRELOAD_LIBRARY)
 // Exit 0 when everything holds; 1 with a message otherwise.
+// $CONSUMER_TRUE and $CONSUMER_ECHO replace /bin/true and /bin/echo (on
+// macOS every spawn_with_task() goes through the preload, which dyld does
+// not insert into platform binaries such as /bin/true).
 #include <limits.h>
 #include <stdlib.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -24,6 +28,11 @@
 #include <taskport/taskport.hpp>
 
 namespace {
+
+std::string program(const char* variable, const char* fallback) {
+  const char* value = std::getenv(variable);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
 
 int fail(const std::string& what) {
   std::fprintf(stderr, "consumer: %s\n", what.c_str());
@@ -62,19 +71,22 @@ int check_error_crosses() {
 }
 
 int check_spawn() {
-  auto [child, task] = taskport::Command("/bin/true").spawn_with_task();
+  auto [child, task] = taskport::Command(program("CONSUMER_TRUE", "/bin/true")).spawn_with_task();
   if (task.pid() != child.pid()) return fail("task pid != child pid");
   const taskport::ExitStatus status = child.wait();
-  if (!status.success()) return fail("/bin/true ended with " + status.to_string());
+  if (!status.success()) return fail("the true program ended with " + status.to_string());
   return 0;
 }
 
 int check_preload(bool fix_is_enough, const char* expected_prefix) {
   try {
-    auto [child, task] = taskport::Command("/bin/echo").arg("hi").task_via_preload().spawn_with_task();
+    auto [child, task] = taskport::Command(program("CONSUMER_ECHO", "/bin/echo"))
+                             .arg("hi")
+                             .task_via_preload()
+                             .spawn_with_task();
     if (task.pid() != child.pid()) return fail("preload: task pid != child pid");
     const taskport::ExitStatus status = child.wait();
-    if (!status.success()) return fail("preload: /bin/echo ended with " + status.to_string());
+    if (!status.success()) return fail("preload: the echo program ended with " + status.to_string());
   } catch (const taskport::Error& e) {
     const std::string what = e.what();
     if (fix_is_enough && e.step() == taskport::Step::rendezvous &&

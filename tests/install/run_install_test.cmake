@@ -98,6 +98,19 @@ if(CONSUMER_LINK_FLAGS)
   separate_arguments(link_flags UNIX_COMMAND "${CONSUMER_LINK_FLAGS}")
 endif()
 
+# The programs spawned: /bin/echo and /bin/true — on macOS a program of our
+# own instead, since dyld inserts no library into a platform binary, and
+# every spawn with a task goes through the preload there.
+set(echo_program /bin/echo)
+if(APPLE_HOST)
+  file(WRITE "${WORK_DIR}/echo/echo.c"
+       "#include <stdio.h>\nint main(int c, char** v) { for (int i = 1; i < c; ++i) printf(\"%s%s\", v[i], i + 1 < c ? \" \" : \"\"); printf(\"\\n\"); return 0; }\n")
+  run("${C_COMPILER}" -o "${WORK_DIR}/echo/echo" "${WORK_DIR}/echo/echo.c")
+  set(echo_program "${WORK_DIR}/echo/echo")
+  set(ENV{CONSUMER_ECHO} "${echo_program}")
+  set(ENV{CONSUMER_TRUE} "${echo_program}")
+endif()
+
 # --- 1. a build tree of its own ---------------------------------------------
 message(STATUS "== build taskport (${flavour}) into ${build}")
 run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${build}" -G "${CMAKE_GENERATOR}"
@@ -189,7 +202,7 @@ message(STATUS "== installed CLI")
 # No LD_LIBRARY_PATH: a shared build's bin/taskport finds its library
 # through its install RPATH, and the preload beside that library; a static
 # one finds the preload from its own location (bin/../lib/taskport).
-run_expect("\nhi\n;\nexit +exit code 0\n" "${prefix}/bin/taskport" run --via-preload -- /bin/echo hi)
+run_expect("\nhi\n;\nexit +exit code 0\n" "${prefix}/bin/taskport" run --via-preload -- "${echo_program}" hi)
 
 # consumer_cmake(<name> <prefix>): configure and build tests/install against
 # <prefix> with find_package(taskport); sets <name>_exe in the caller.
@@ -292,7 +305,7 @@ get_filename_component(moved_parent "${moved_prefix}" DIRECTORY)
 file(MAKE_DIRECTORY "${moved_parent}")
 file(RENAME "${prefix}" "${moved_prefix}")
 
-run_expect("\nhi\n;\nexit +exit code 0\n" "${moved_prefix}/bin/taskport" run --via-preload -- /bin/echo hi)
+run_expect("\nhi\n;\nexit +exit code 0\n" "${moved_prefix}/bin/taskport" run --via-preload -- "${echo_program}" hi)
 
 if(NOT SHARED)
   # Built before the move: its CMake package pointed at the old prefix.
