@@ -104,8 +104,9 @@ std::string beside_taskport() {
   link_map* map = nullptr;
   if (::dladdr1(&kAnchor, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr)
     return {};
-  // glibc names the main program's link map "" (and dladdr then reports
-  // argv[0], which need not be a path): the executable is /proc/self/exe.
+  // glibc names the main program's link map "" and dladdr then reports
+  // argv[0], which need not be a path (glibc elf/dl-addr.c, _dl_addr): the
+  // executable is /proc/self/exe.
   const bool in_executable = map->l_name == nullptr || map->l_name[0] == '\0';
   const char* module = map->l_name;
 #endif
