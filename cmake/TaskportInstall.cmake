@@ -47,7 +47,7 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/taskport"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
         COMPONENT Development
         FILES_MATCHING PATTERN "*.hpp")
-install(FILES "${PROJECT_BINARY_DIR}/include/taskport/version.hpp"
+install(FILES "${PROJECT_BINARY_DIR}/install-include/taskport/version.hpp"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/taskport"
         COMPONENT Development)
 
