@@ -14,17 +14,17 @@
 
 namespace taskport {
 
-using linux_spawn::reap;
+using backend::reap;
 
 void Child::release() noexcept {
   stdin_.reset();
   stdout_.reset();
   stderr_.reset();
   if (status_ || !handle_) return;
-  if (kill_on_drop_) linux_sys::pidfd_send_signal(handle_.get(), SIGKILL);
+  if (kill_on_drop_) backend::pidfd_send_signal(handle_.get(), SIGKILL);
   int err = 0;
   if (reap(handle_.get(), false, err) || err != 0) return;
-  linux_spawn::reap_in_background(std::move(handle_));
+  backend::reap_in_background(std::move(handle_));
 }
 
 ExitStatus Child::wait() {
@@ -64,7 +64,7 @@ std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
 
 void Child::signal(int sig) {
   if (status_) throw Error(ESRCH, Step::send_signal, program_, "child already reaped");
-  if (linux_sys::pidfd_send_signal(handle_.get(), sig) != 0) throw Error(errno, Step::send_signal, program_);
+  if (backend::pidfd_send_signal(handle_.get(), sig) != 0) throw Error(errno, Step::send_signal, program_);
 }
 
 void Child::kill() {

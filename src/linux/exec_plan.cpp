@@ -14,7 +14,7 @@
 
 extern char** environ;
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 namespace {
 
 // execvp's fallback when PATH is unset (glibc's confstr(_CS_PATH)).
@@ -135,4 +135,4 @@ void build_exec_plan(const Command& cmd, ExecPlan& plan) {
   plan.hooks = &cmd.hooks();
 }
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

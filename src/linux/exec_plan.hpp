@@ -17,7 +17,7 @@
 #include "taskport/error.hpp"
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 
 struct Redirect {
   int child_fd;   // number the descriptor gets in the child
@@ -59,4 +59,4 @@ struct ExecPlan {
 // /dev/null, an empty program name).
 void build_exec_plan(const Command& cmd, ExecPlan& plan);
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

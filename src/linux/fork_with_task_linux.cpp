@@ -45,7 +45,7 @@ constexpr const char* kName = "fork_with_task";
 
 std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   UniqueFd ours, theirs;
-  linux_rendezvous::make_socket_pair(ours, theirs, Step::fork, kName);
+  backend::rendezvous::make_socket_pair(ours, theirs, Step::fork, kName);
 
   const pid_t pid = ::fork();
   if (pid < 0) throw Error(errno, Step::fork, kName);
@@ -56,31 +56,31 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   // child's pid cannot be reused, so this names our child — unless something
   // else in this process reaps children behind our back, in which case the
   // handover below (which believes only the child's own pidfd) fails safe.
-  UniqueFd watch(linux_sys::pidfd_open(pid));
+  UniqueFd watch(backend::pidfd_open(pid));
   if (!watch) {
     const int error = errno;
     ::kill(pid, SIGKILL);
     throw Error(error, Step::fork, kName, "pidfd_open of the forked child (was it reaped by someone else?)");
   }
 
-  linux_rendezvous::Expectation expect;
+  backend::rendezvous::Expectation expect;
   expect.pid = pid;
   expect.exit_fd = watch.get();
   expect.is_our_child = true;
   expect.name = kName;
-  linux_rendezvous::Handover handover;
+  backend::rendezvous::Handover handover;
   try {
     // No deadline: the child sends before anything else, or dies (its end
     // then closes: end-of-file, or its pidfd polls readable).
-    handover = linux_rendezvous::receive_handover(ours.get(), expect);
+    handover = backend::rendezvous::receive_handover(ours.get(), expect);
   } catch (...) {
-    linux_sys::pidfd_send_signal(watch.get(), SIGKILL);
+    backend::pidfd_send_signal(watch.get(), SIGKILL);
     int err = 0;
-    linux_spawn::reap(watch.get(), true, err);
+    backend::reap(watch.get(), true, err);
     throw;
   }
   Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
-  return {std::move(child), linux_rendezvous::make_task(std::move(handover), pid, /*mem_first=*/false)};
+  return {std::move(child), backend::rendezvous::make_task(std::move(handover), pid, /*mem_first=*/false)};
 }
 
 }  // namespace taskport

@@ -21,7 +21,7 @@
 #include "taskport/error.hpp"
 #include "taskport/rendezvous.hpp"
 
-namespace taskport::linux_rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
 // The LD_PRELOAD the child would get without us.
@@ -189,4 +189,4 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
   }
 }
 
-}  // namespace taskport::linux_rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <optional>
 
-namespace taskport::linux_proc {
+namespace taskport::backend {
 namespace {
 
 // The value after "Key:" in a /proc status-style file, if present.
@@ -160,4 +160,4 @@ Error access_error(const Task::Impl& task, int error, Step step, const std::stri
   return Error(error, step, task_name(task.pid), detail);
 }
 
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

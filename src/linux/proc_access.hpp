@@ -17,7 +17,7 @@
 #include "linux/task_impl.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::linux_proc {
+namespace taskport::backend {
 
 // True once the process the pidfd names has been reaped (its pid may now
 // belong to another process). One poll(2).
@@ -54,4 +54,4 @@ Error access_error(const Task::Impl& task, int error, Step step, const std::stri
 // "task <pid>": the program name used in errors about a task.
 std::string task_name(pid_t pid);
 
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

@@ -5,7 +5,7 @@
 
 #include <limits>
 
-namespace taskport::linux_proc {
+namespace taskport::backend {
 namespace {
 
 // Parses a decimal number at the front of `s` (after optional blanks) and
@@ -127,4 +127,4 @@ long clock_ticks_per_second() noexcept {
   return hz;
 }
 
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

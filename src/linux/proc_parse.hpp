@@ -12,7 +12,7 @@
 
 #include "taskport/thread.hpp"
 
-namespace taskport::linux_proc {
+namespace taskport::backend {
 
 // The fields of a stat line (proc(5) numbering) that taskport uses.
 struct StatLine {
@@ -49,4 +49,4 @@ std::chrono::nanoseconds ticks_to_duration(std::uint64_t ticks, long ticks_per_s
 // sysconf(_SC_CLK_TCK), asked once.
 long clock_ticks_per_second() noexcept;
 
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

@@ -53,7 +53,7 @@ static_assert(sizeof(procmap_query) == 104, "struct procmap_query is 104 bytes i
 static_assert(PROCMAP_QUERY == 0xC0686611, "the kernel's PROCMAP_QUERY request number");
 #endif
 
-namespace taskport::linux_regions {
+namespace taskport::backend {
 namespace {
 
 enum class Probe : int { unknown, supported, unsupported };
@@ -248,4 +248,4 @@ std::optional<bool> procmap_query_supported() noexcept {
   return std::nullopt;
 }
 
-}  // namespace taskport::linux_regions
+}  // namespace taskport::backend

@@ -13,7 +13,7 @@
 #include "common/never_destroyed.hpp"
 #include "linux/wait_status.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 namespace {
 
 // One thread polls an eventfd (new work) and the pidfds of orphaned
@@ -97,4 +97,4 @@ void reap_in_background(UniqueFd pidfd) noexcept {
   }
 }
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

@@ -22,7 +22,7 @@
 #include "linux/wait_status.hpp"
 #include "posix/socket_message.hpp"
 
-namespace taskport::linux_rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -192,9 +192,9 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
 std::string how_it_ended(const Expectation& expect) {
   if (expect.is_our_child) {
     siginfo_t info{};
-    if (linux_sys::waitid_pidfd(expect.exit_fd, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+    if (backend::waitid_pidfd(expect.exit_fd, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid != 0) {
-      return linux_spawn::to_exit_status(info).to_string();
+      return backend::to_exit_status(info).to_string();
     }
   }
   return "exited";
@@ -336,4 +336,4 @@ void release_child(int socket) noexcept {
   if (socket >= 0) ::shutdown(socket, SHUT_RDWR);
 }
 
-}  // namespace taskport::linux_rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -26,7 +26,7 @@
 #include "taskport/task.hpp"
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::linux_rendezvous {
+namespace taskport::backend::rendezvous {
 
 // What one child handed over, checked.
 struct Handover {
@@ -74,4 +74,4 @@ int free_child_fd(const Command& cmd, int preferred);
 // recv sees as end-of-file even if other copies of either end exist.
 void release_child(int socket) noexcept;
 
-}  // namespace taskport::linux_rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -16,7 +16,7 @@
 
 namespace taskport {
 
-using linux_rendezvous::Expectation;
+using backend::rendezvous::Expectation;
 
 struct Rendezvous::Impl {
   UniqueFd ours;    // SO_PASSCRED; kept until the child is released
@@ -47,7 +47,7 @@ void add_env(Rendezvous::ChildSetup& setup, Rendezvous::Start start, int child_f
 
 Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
   impl_->start = start;
-  linux_rendezvous::make_socket_pair(impl_->ours, impl_->theirs, Step::rendezvous, kName);
+  backend::rendezvous::make_socket_pair(impl_->ours, impl_->theirs, Step::rendezvous, kName);
 }
 
 Rendezvous::~Rendezvous() { release(); }
@@ -73,7 +73,7 @@ Rendezvous::ChildSetup Rendezvous::child_setup() const {
 Command& Rendezvous::prepare(Command& cmd) const {
   Impl& impl = usable(impl_, "prepare");
   if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, kName, "prepare after accept began");
-  const int child_fd = linux_rendezvous::free_child_fd(cmd, impl.theirs.get());
+  const int child_fd = backend::rendezvous::free_child_fd(cmd, impl.theirs.get());
 
   ChildSetup setup;
   add_env(setup, impl.start, child_fd);
@@ -90,9 +90,9 @@ Task accept_from(Rendezvous::Impl& impl, const Expectation& expect) {
   // The child has been spawned: our copy of its end must go, or the child's
   // closing its own would never be noticed.
   impl.theirs.reset();
-  linux_rendezvous::Handover handover;
+  backend::rendezvous::Handover handover;
   try {
-    handover = linux_rendezvous::receive_handover(impl.ours.get(), expect);
+    handover = backend::rendezvous::receive_handover(impl.ours.get(), expect);
   } catch (const Error& e) {
     if (e.errno_value() != ETIMEDOUT) {
       impl.done = true;
@@ -102,10 +102,10 @@ Task accept_from(Rendezvous::Impl& impl, const Expectation& expect) {
   }
   impl.done = true;
   if (impl.start == Rendezvous::Start::at_once) {
-    linux_rendezvous::release_child(impl.ours.get());
+    backend::rendezvous::release_child(impl.ours.get());
     impl.ours.reset();
   }
-  return linux_rendezvous::make_task(std::move(handover), expect.pid, /*mem_first=*/true);
+  return backend::rendezvous::make_task(std::move(handover), expect.pid, /*mem_first=*/true);
 }
 
 std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
@@ -133,10 +133,10 @@ Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   Impl& impl = usable(impl_, "accept");
   const auto deadline = deadline_after(timeout);
-  const std::string name = linux_proc::task_name(pid);
+  const std::string name = backend::task_name(pid);
   if (pid <= 0) throw Error(EINVAL, Step::accept_task, name, "not a process id");
   // Safe from pid reuse while the caller does not reap the child (contract).
-  UniqueFd watch(linux_sys::pidfd_open(pid));
+  UniqueFd watch(backend::pidfd_open(pid));
   if (!watch) throw Error(errno, Step::accept_task, name, "pidfd_open of the expected process");
   Expectation expect;
   expect.pid = pid;
@@ -151,7 +151,7 @@ Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
 void Rendezvous::release() noexcept {
   if (!impl_) return;
   impl_->done = true;
-  linux_rendezvous::release_child(impl_->ours.get());
+  backend::rendezvous::release_child(impl_->ours.get());
   impl_->ours.reset();
   impl_->theirs.reset();
 }
@@ -174,7 +174,7 @@ bool send_task_to_spawner() {
       case ECONNRESET: detail = "the spawner closed the rendezvous"; break;
       default: break;
     }
-    throw Error(rc, Step::send_task, linux_proc::task_name(::getpid()), detail);
+    throw Error(rc, Step::send_task, backend::task_name(::getpid()), detail);
   }
   return true;
 }

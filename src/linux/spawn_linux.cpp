@@ -30,9 +30,9 @@
 namespace taskport {
 namespace {
 
-using linux_spawn::ChildContext;
-using linux_spawn::ChildReport;
-using linux_spawn::ExecPlan;
+using backend::ChildContext;
+using backend::ChildReport;
+using backend::ExecPlan;
 
 // Room for our frames plus a user hook's (the hook contract promises 64 KiB),
 // with slack for sanitizer builds. Reserved, not committed: untouched pages
@@ -97,10 +97,10 @@ class AllSignalsBlocked {
  public:
   AllSignalsBlocked() {
     const std::uint64_t all = ~std::uint64_t{0};
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, linux_sys::kKernelSigsetSize);
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, backend::kKernelSigsetSize);
   }
   ~AllSignalsBlocked() {
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, linux_sys::kKernelSigsetSize);
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, backend::kKernelSigsetSize);
   }
   AllSignalsBlocked(const AllSignalsBlocked&) = delete;
   AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
@@ -144,7 +144,7 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
 
   if (!g_clone_pidfd_refused.load(std::memory_order_relaxed)) {
     int pidfd = -1;
-    out.pid = ::__clone(linux_spawn::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
+    out.pid = ::__clone(backend::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
     if (out.pid > 0) {
       out.pidfd.reset(pidfd);
       return out;
@@ -157,7 +157,7 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
     throw Error(errno, Step::receive_pidfd, program);
   UniqueFd ours(sv[0]), theirs(sv[1]);
   ctx.pidfd_socket = theirs.get();
-  out.pid = ::__clone(linux_spawn::taskport_child_entry, stack, kFlags, &ctx, nullptr);
+  out.pid = ::__clone(backend::taskport_child_entry, stack, kFlags, &ctx, nullptr);
   if (out.pid < 0) throw Error(errno, Step::clone, program);
   g_clone_pidfd_refused.store(true, std::memory_order_relaxed);
   out.pidfd = receive_pidfd(ours.get());
@@ -165,9 +165,9 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
 }
 
 std::optional<ExitStatus> reap_failed(const Cloned& c) {
-  if (!c.pidfd) return linux_spawn::reap_pid(c.pid);
+  if (!c.pidfd) return backend::reap_pid(c.pid);
   int err = 0;
-  return linux_spawn::reap(c.pidfd.get(), true, err);
+  return backend::reap(c.pidfd.get(), true, err);
 }
 
 // Start suspended, after a successful execve: the child was traced by this
@@ -175,28 +175,28 @@ std::optional<ExitStatus> reap_failed(const Cloned& c) {
 // program's first instruction. That stop *is* the first suspension of the
 // Task: the tracer keeps it, and the last Task::resume() gives the child its
 // signal mask back and detaches, suppressing the SIGTRAP.
-std::unique_ptr<linux_trace::Suspension> await_exec_stop(const Cloned& c, std::uint64_t mask,
+std::unique_ptr<backend::Suspension> await_exec_stop(const Cloned& c, std::uint64_t mask,
                                                          const std::string& program) {
   siginfo_t info{};
   int rc;
   do {
     // Bounded: the kernel queues the SIGTRAP as execve completes, and a child
     // that dies past execve's point of no return reports its exit instead.
-    rc = linux_sys::waitid_pidfd(c.pidfd.get(), &info, WSTOPPED | WEXITED);
+    rc = backend::waitid_pidfd(c.pidfd.get(), &info, WSTOPPED | WEXITED);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) throw Error(errno, Step::await_exec_stop, program);
   if (info.si_code != CLD_TRAPPED) {
     throw Error(ECHILD, Step::await_exec_stop, program,
-                "child ended right after execve: " + linux_spawn::to_exit_status(info).to_string());
+                "child ended right after execve: " + backend::to_exit_status(info).to_string());
   }
-  auto s = std::make_unique<linux_trace::Suspension>();
+  auto s = std::make_unique<backend::Suspension>();
   s->pid = c.pid;
   s->pidfd = c.pidfd.get();
   s->leader_is_child = true;
   s->threads[c.pid];
   s->from_exec = true;
   s->exec_mask = mask;
-  linux_trace::adopt(*s);
+  backend::adopt(*s);
   return s;
 }
 
@@ -227,7 +227,7 @@ Cloned launch(ChildContext& ctx, ChildReport& report, const std::string& program
 
 std::uint64_t current_signal_mask() {
   std::uint64_t mask = 0;
-  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, linux_sys::kKernelSigsetSize);
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, backend::kKernelSigsetSize);
   return mask;
 }
 
@@ -235,7 +235,7 @@ struct Spawned {
   Child child;
   UniqueFd task_pidfd;
   pid_t pid;
-  std::unique_ptr<linux_trace::Suspension> suspension;
+  std::unique_ptr<backend::Suspension> suspension;
 };
 
 Spawned spawn_linux(const Command& cmd, bool want_task) {
@@ -249,7 +249,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   }
 
   ExecPlan plan;
-  linux_spawn::build_exec_plan(cmd, plan);
+  backend::build_exec_plan(cmd, plan);
   std::vector<int> scratch(plan.redirects.size(), -1);
   ChildReport report;
   ChildContext ctx;
@@ -258,12 +258,12 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   ctx.scratch = &scratch;
 
   Cloned c;
-  std::unique_ptr<linux_trace::Suspension> suspension;
+  std::unique_ptr<backend::Suspension> suspension;
   if (plan.traceme) {
     // The thread that clones becomes the child's tracer: do it on the tracer
     // thread, which keeps the post-exec stop as the Task's first suspension.
     const std::uint64_t mask = current_signal_mask();
-    linux_trace::run_on_tracer([&] {
+    backend::run_on_tracer([&] {
       c = launch(ctx, report, program);
       suspension = await_exec_stop(c, mask, program);
     });
@@ -276,7 +276,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
     task_fd.reset(::fcntl(c.pidfd.get(), F_DUPFD_CLOEXEC, 3));
     if (!task_fd) {
       const int error = errno;
-      linux_sys::pidfd_send_signal(c.pidfd.get(), SIGKILL);
+      backend::pidfd_send_signal(c.pidfd.get(), SIGKILL);
       reap_failed(c);
       throw Error(error, Step::duplicate_handle, program);
     }
@@ -291,7 +291,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
 Child Command::spawn() const { return std::move(spawn_linux(*this, false).child); }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
-  if (get_task_via_preload()) return linux_rendezvous::spawn_with_task_via_preload(*this);
+  if (get_task_via_preload()) return backend::rendezvous::spawn_with_task_via_preload(*this);
   Spawned s = spawn_linux(*this, true);
   auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid);
   if (s.suspension) {

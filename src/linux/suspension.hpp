@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <map>
 
-namespace taskport::linux_trace {
+namespace taskport::backend {
 
 // The threads of one suspended task, each in a ptrace stop, attached by the
 // tracer thread. Owned by Task::Impl while suspend_count > 0; created and
@@ -29,4 +29,4 @@ struct Suspension {
   std::uint64_t exec_mask = 0;
 };
 
-}  // namespace taskport::linux_trace
+}  // namespace taskport::backend

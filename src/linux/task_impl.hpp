@@ -44,7 +44,7 @@ struct Task::Impl {
   // Counted suspension (tracer.hpp). Guarded by suspend_mutex.
   mutable std::mutex suspend_mutex;
   int suspend_count = 0;
-  std::unique_ptr<linux_trace::Suspension> suspension;
+  std::unique_ptr<backend::Suspension> suspension;
 
   ~Impl();
 };

@@ -14,14 +14,14 @@
 
 namespace taskport {
 
-using linux_proc::task_name;
+using backend::task_name;
 
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
   // with nobody left to resume it.
   if (!suspension) return;
   try {
-    linux_trace::run_on_tracer([this] { linux_trace::release(std::move(suspension)); });
+    backend::run_on_tracer([this] { backend::release(std::move(suspension)); });
   } catch (...) {
     // The tracer thread could not be reached (no thread in a forked child):
     // the tracer of these threads is gone with it, which detaches them.
@@ -49,7 +49,7 @@ bool Task::is_alive() const {
 }
 
 void Task::signal(int sig) {
-  if (linux_sys::pidfd_send_signal(impl_->pidfd.get(), sig) != 0) {
+  if (backend::pidfd_send_signal(impl_->pidfd.get(), sig) != 0) {
     throw Error(errno, Step::send_signal, task_name(impl_->pid));
   }
 }
@@ -57,7 +57,7 @@ void Task::signal(int sig) {
 void Task::suspend() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0) {
-    linux_trace::run_on_tracer([this] { impl_->suspension = linux_trace::suspend_all(*impl_); });
+    backend::run_on_tracer([this] { impl_->suspension = backend::suspend_all(*impl_); });
   }
   ++impl_->suspend_count;
 }
@@ -67,7 +67,7 @@ void Task::resume() {
   if (impl_->suspend_count == 0)
     throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
   if (impl_->suspend_count == 1) {
-    linux_trace::run_on_tracer([this] { linux_trace::release(std::move(impl_->suspension)); });
+    backend::run_on_tracer([this] { backend::release(std::move(impl_->suspension)); });
   }
   --impl_->suspend_count;
 }
@@ -85,7 +85,7 @@ Registers Task::registers(pid_t tid) const {
                 "the task must be suspended to read registers");
   }
   Registers regs{};
-  linux_trace::run_on_tracer([&] { regs = linux_trace::get_registers(*impl_->suspension, tid); });
+  backend::run_on_tracer([&] { regs = backend::get_registers(*impl_->suspension, tid); });
   return regs;
 }
 #endif

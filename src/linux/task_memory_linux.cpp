@@ -8,7 +8,7 @@
 // Two mechanisms, two ways of staying on the right process:
 //   * process_vm_readv takes a pid. A pid is recycled only after its process
 //     is reaped, and the pidfd reports that (POLLHUP); so after every call we
-//     check linux_proc::reaped(): if the task is gone, the data may come from
+//     check backend::reaped(): if the task is gone, the data may come from
 //     a stranger and is discarded (ESRCH).
 //   * /proc/<pid>/mem is opened relative to the verified /proc/<pid>
 //     directory fd and then names the task's address space itself.
@@ -57,7 +57,7 @@ bool impossible_range(std::uint64_t address, std::size_t size) {
 
 // Opens /proc/<pid>/mem O_RDWR relative to the verified /proc dir. Returns
 // the fd or -1 with errno set.
-int open_mem(const Task::Impl& t, Step step) { return linux_proc::open_proc_file(t, "mem", O_RDWR, step); }
+int open_mem(const Task::Impl& t, Step step) { return backend::open_proc_file(t, "mem", O_RDWR, step); }
 
 // The task's cached mem fd, opened on first use. Returns -1 with errno set
 // when the open is refused.
@@ -81,12 +81,12 @@ int mem_fd(const Task::Impl& t, Step step) {
 // inside pread/pwrite on the old number never see a closed or foreign fd.
 // Returns false if the task has exited.
 bool renew_mem_fd_after_exec(const Task::Impl& t, Step step) {
-  if (linux_proc::exited(t.pidfd.get())) return false;
+  if (backend::exited(t.pidfd.get())) return false;
   UniqueFd fresh(open_mem(t, step));
-  if (!fresh) throw linux_proc::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
+  if (!fresh) throw backend::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
   std::lock_guard<std::mutex> lock(t.proc_mutex);
   if (::dup3(fresh.get(), t.mem_fd.get(), O_CLOEXEC) < 0) {
-    throw Error(errno, step, linux_proc::task_name(t.pid), "dup3 of the renewed /proc/<pid>/mem fd");
+    throw Error(errno, step, backend::task_name(t.pid), "dup3 of the renewed /proc/<pid>/mem fd");
   }
   return true;
 }
@@ -104,7 +104,7 @@ void pread_request(const Task::Impl& t, int fd, ReadRequest& r) {
       r.bytes_read += static_cast<size_t>(n);
     } else if (n == 0) {
       if (renewed || !renew_mem_fd_after_exec(t, Step::read_memory)) {
-        throw linux_proc::access_error(t, ESRCH, Step::read_memory,
+        throw backend::access_error(t, ESRCH, Step::read_memory,
                                        "pread /proc/<pid>/mem " + range_text(r.address, r.size));
       }
       renewed = true;
@@ -126,7 +126,7 @@ size_t count_complete(const ReadRequest* requests, size_t count) {
 // not.
 void switch_to_mem_fd(const Task::Impl& t, int error, const std::string& what) {
   if (mem_fd(t, Step::read_memory) < 0) {
-    throw linux_proc::access_error(t, error, Step::read_memory, what);
+    throw backend::access_error(t, error, Step::read_memory, what);
   }
   t.use_mem_fd.store(true, std::memory_order_release);
 }
@@ -175,9 +175,9 @@ size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
     const int error = errno;
     // The pid named our task during the call only if the task has not been
     // reaped since: otherwise the bytes may be a stranger's.
-    if (linux_proc::reaped(t.pidfd.get())) {
+    if (backend::reaped(t.pidfd.get())) {
       for (const iovec& v : local) std::fill_n(static_cast<unsigned char*>(v.iov_base), v.iov_len, 0);
-      throw linux_proc::access_error(t, ESRCH, Step::read_memory, "process_vm_readv");
+      throw backend::access_error(t, ESRCH, Step::read_memory, "process_vm_readv");
     }
 
     if (n > 0) {
@@ -203,7 +203,7 @@ size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
         continue;
       case EACCES:
       case ESRCH:
-        throw linux_proc::access_error(t, error, Step::read_memory,
+        throw backend::access_error(t, error, Step::read_memory,
                                        "process_vm_readv " + range_text(first.address, first.size));
       default:
         // Nothing was copied: the first range of the batch fails with this
@@ -224,7 +224,7 @@ void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
   r.buffer = buffer;
   r.size = size;
   read_requests(*impl_, &r, 1);
-  if (!r.ok()) throw common::read_error(r, linux_proc::task_name(impl_->pid));
+  if (!r.ok()) throw common::read_error(r, backend::task_name(impl_->pid));
 }
 
 namespace {
@@ -328,12 +328,12 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
   if (size == 0) return;
   const std::string range = range_text(address, size);
   if (impossible_range(address, size)) {
-    throw Error(EFAULT, Step::write_memory, linux_proc::task_name(t.pid),
+    throw Error(EFAULT, Step::write_memory, backend::task_name(t.pid),
                 range + ": outside any possible mapping");
   }
   const int fd = mem_fd(t, Step::write_memory);
   if (fd < 0) {
-    throw linux_proc::access_error(t, errno, Step::write_memory,
+    throw backend::access_error(t, errno, Step::write_memory,
                                    "open /proc/" + std::to_string(t.pid) + "/mem");
   }
   const auto* in = static_cast<const unsigned char*>(data);
@@ -345,15 +345,15 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
       done += static_cast<size_t>(n);
     } else if (n == 0) {
       if (renewed || !renew_mem_fd_after_exec(t, Step::write_memory)) {
-        throw linux_proc::access_error(t, ESRCH, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
+        throw backend::access_error(t, ESRCH, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
       }
       renewed = true;
     } else if (errno == EIO || errno == EFAULT) {
       std::string detail = range + ": not mapped in the task";
       if (done > 0) detail += " (the first " + std::to_string(done) + " bytes were written)";
-      throw Error(EFAULT, Step::write_memory, linux_proc::task_name(t.pid), detail);
+      throw Error(EFAULT, Step::write_memory, backend::task_name(t.pid), detail);
     } else if (errno != EINTR) {
-      throw linux_proc::access_error(t, errno, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
+      throw backend::access_error(t, errno, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
     }
   }
 }

@@ -29,7 +29,7 @@
 #include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
 
-namespace taskport::linux_trace {
+namespace taskport::backend {
 namespace {
 
 // A thread that does not reach its stop within this time (e.g. stuck in an
@@ -145,13 +145,13 @@ void Tracer::reap_exited_threads(Suspension& s) {
 }
 
 std::vector<pid_t> list_threads(const Task::Impl& task) {
-  const int dir = linux_proc::open_proc_file(task, "task", O_RDONLY | O_DIRECTORY, Step::suspend);
-  if (dir < 0) throw linux_proc::access_error(task, errno, Step::suspend, "/proc/<pid>/task");
+  const int dir = backend::open_proc_file(task, "task", O_RDONLY | O_DIRECTORY, Step::suspend);
+  if (dir < 0) throw backend::access_error(task, errno, Step::suspend, "/proc/<pid>/task");
   DIR* d = ::fdopendir(dir);
   if (d == nullptr) {
     const int error = errno;
     ::close(dir);
-    throw linux_proc::access_error(task, error, Step::suspend, "/proc/<pid>/task");
+    throw backend::access_error(task, error, Step::suspend, "/proc/<pid>/task");
   }
   std::vector<pid_t> tids;
   while (const dirent* e = ::readdir(d)) {
@@ -170,7 +170,7 @@ bool thread_exited(const Task::Impl& task, pid_t tid) {
   const std::string name = "task/" + std::to_string(tid) + "/stat";
   bool exited = true;
   try {
-    if (linux_proc::try_read_proc_file(task, name.c_str(), stat, Step::suspend)) {
+    if (backend::try_read_proc_file(task, name.c_str(), stat, Step::suspend)) {
       const size_t close = stat.rfind(')');
       exited = close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z' ||
                stat[close + 2] == 'X';
@@ -189,7 +189,7 @@ bool traced_by_this_thread(const Task::Impl& task, pid_t tid) {
   std::string status;
   const std::string name = "task/" + std::to_string(tid) + "/status";
   try {
-    if (!linux_proc::try_read_proc_file(task, name.c_str(), status, Step::suspend)) return false;
+    if (!backend::try_read_proc_file(task, name.c_str(), status, Step::suspend)) return false;
   } catch (const Error&) {
     return false;
   }
@@ -222,7 +222,7 @@ bool wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
       return true;
     }
     if (reap_if_exited(s, tid)) return false;
-    if (tid == s.pid && linux_proc::reaped(s.pidfd)) return false;
+    if (tid == s.pid && backend::reaped(s.pidfd)) return false;
     if (std::chrono::steady_clock::now() > deadline) {
       errno = ETIMEDOUT;
       throw errno;
@@ -234,7 +234,7 @@ bool wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
 
 bool is_our_child(const Task::Impl& task) {
   std::string stat;
-  if (!linux_proc::try_read_proc_file(task, "stat", stat, Step::suspend)) return false;
+  if (!backend::try_read_proc_file(task, "stat", stat, Step::suspend)) return false;
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return false;
   // ") S ppid ..."
@@ -284,10 +284,10 @@ std::unique_ptr<Suspension> suspend_all(const Task::Impl& task) {
     }
   } catch (int error) {
     release(std::move(s));
-    throw linux_proc::access_error(task, error, Step::suspend, "PTRACE_SEIZE/PTRACE_INTERRUPT");
+    throw backend::access_error(task, error, Step::suspend, "PTRACE_SEIZE/PTRACE_INTERRUPT");
   }
   if (s->threads.empty()) {
-    throw Error(ESRCH, Step::suspend, linux_proc::task_name(task.pid), "the task has exited");
+    throw Error(ESRCH, Step::suspend, backend::task_name(task.pid), "the task has exited");
   }
   tracer().watch(s.get());
   return s;
@@ -298,7 +298,7 @@ void release(std::unique_ptr<Suspension> s) noexcept {
   tracer().unwatch(s.get());
   for (const auto& [tid, thread] : s->threads) {
     if (s->from_exec && tid == s->pid) {
-      ptrace_raw(PTRACE_SETSIGMASK, tid, static_cast<long>(linux_sys::kKernelSigsetSize),
+      ptrace_raw(PTRACE_SETSIGMASK, tid, static_cast<long>(backend::kKernelSigsetSize),
                  reinterpret_cast<long>(&s->exec_mask));
     }
     // Detaching lets the thread run; a signal intercepted while stopping is
@@ -317,20 +317,20 @@ static_assert(sizeof(Registers) == 34 * 8, "arm64 user_pt_regs is x0-x30, sp, pc
 
 Registers get_registers(const Suspension& s, pid_t tid) {
   if (s.threads.count(tid) == 0) {
-    throw Error(ESRCH, Step::read_registers, linux_proc::task_name(s.pid),
+    throw Error(ESRCH, Step::read_registers, backend::task_name(s.pid),
                 "thread " + std::to_string(tid) + " is not a stopped thread of this task");
   }
   Registers regs{};
   iovec iov{&regs, sizeof regs};
   if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) {
-    throw Error(errno, Step::read_registers, linux_proc::task_name(s.pid),
+    throw Error(errno, Step::read_registers, backend::task_name(s.pid),
                 "PTRACE_GETREGSET thread " + std::to_string(tid));
   }
   if (iov.iov_len != sizeof regs) {
-    throw Error(EIO, Step::read_registers, linux_proc::task_name(s.pid), "unexpected NT_PRSTATUS size");
+    throw Error(EIO, Step::read_registers, backend::task_name(s.pid), "unexpected NT_PRSTATUS size");
   }
   return regs;
 }
 #endif
 
-}  // namespace taskport::linux_trace
+}  // namespace taskport::backend

@@ -17,7 +17,7 @@
 #include "linux/task_impl.hpp"
 #include "taskport/thread.hpp"
 
-namespace taskport::linux_trace {
+namespace taskport::backend {
 
 // Runs `job` on the tracer thread and waits for it; rethrows what it throws.
 // Called on the tracer thread itself, runs `job` inline.
@@ -41,4 +41,4 @@ void release(std::unique_ptr<Suspension> s) noexcept;
 Registers get_registers(const Suspension& s, pid_t tid);
 #endif
 
-}  // namespace taskport::linux_trace
+}  // namespace taskport::backend

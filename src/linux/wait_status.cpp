@@ -6,7 +6,7 @@
 
 #include "linux/sys.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 
 ExitStatus to_exit_status(const siginfo_t& info) noexcept {
   switch (info.si_code) {
@@ -22,7 +22,7 @@ std::optional<ExitStatus> reap(int pidfd, bool block, int& err) noexcept {
   const int options = WEXITED | (block ? 0 : WNOHANG);
   int rc;
   do {
-    rc = linux_sys::waitid_pidfd(pidfd, &info, options);
+    rc = backend::waitid_pidfd(pidfd, &info, options);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     err = errno;
@@ -42,4 +42,4 @@ std::optional<ExitStatus> reap_pid(pid_t pid) noexcept {
   return to_exit_status(info);
 }
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

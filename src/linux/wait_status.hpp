@@ -10,7 +10,7 @@
 
 #include "taskport/exit_status.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 
 ExitStatus to_exit_status(const siginfo_t& info) noexcept;
 
@@ -23,4 +23,4 @@ std::optional<ExitStatus> reap(int pidfd, bool block, int& err) noexcept;
 // pid cannot be reused.
 std::optional<ExitStatus> reap_pid(pid_t pid) noexcept;
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

@@ -16,7 +16,7 @@
 
 namespace taskport {
 
-using macos::reap;
+using backend::reap;
 
 void Child::release() noexcept {
   stdin_.reset();
@@ -27,7 +27,7 @@ void Child::release() noexcept {
   if (kill_on_drop_) ::kill(pid_, SIGKILL);
   int err = 0;
   if (reap(pid_, false, err) || err != 0) return;
-  macos::reap_in_background(pid_);
+  backend::reap_in_background(pid_);
 }
 
 ExitStatus Child::wait() {

@@ -10,7 +10,7 @@
 #include "macos/wait_status.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 UniqueFd watch_exit(pid_t pid) noexcept {
   UniqueFd kq(::kqueue());  // kqueues are never inherited by children: no CLOEXEC needed
@@ -61,4 +61,4 @@ bool exit_watch_fired(int kq) {
   return rc > 0;
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -11,7 +11,7 @@
 
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 // A new kqueue watching `pid`. The pid must name our unreaped child (or a
 // process known not to have been reaped), so that it cannot have been
@@ -29,4 +29,4 @@ UniqueFd watch_new_child(pid_t pid, const std::string& program);
 // Throws Error(Step::poll) if poll fails.
 bool exit_watch_fired(int kq);
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

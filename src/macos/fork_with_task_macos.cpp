@@ -25,7 +25,7 @@ constexpr std::chrono::seconds kAcceptTimeout{30};
 }  // namespace
 
 std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
-  macos::rendezvous::Server server(kName);
+  backend::rendezvous::Server server(kName);
   // Copied before fork: the child reads no std::string after it.
   name_t name;
   std::memset(name, 0, sizeof name);
@@ -37,21 +37,21 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
     // bootstrap_look_up goes through libxpc, which has fork handlers of
     // its own; the same hazard as any library call after fork (see the
     // header). 126: could not hand over the task port.
-    if (!macos::rendezvous::send_task_port(name, false).ok()) ::_exit(126);
+    if (!backend::rendezvous::send_task_port(name, false).ok()) ::_exit(126);
     ::_exit(fn());
   }
 
-  UniqueFd watch = macos::watch_new_child(pid, kName);
+  UniqueFd watch = backend::watch_new_child(pid, kName);
   Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
-  macos::Expectation expect;
+  backend::Expectation expect;
   expect.pid = pid;
   expect.exit_fd = child.exit_fd();
   expect.is_our_child = true;
   expect.deadline = std::chrono::steady_clock::now() + kAcceptTimeout;
   expect.name = kName;
   try {
-    macos::rendezvous::Handoff handoff = macos::accept_handoff(server, expect);
-    return {std::move(child), macos::make_task(std::move(handoff.task), pid)};
+    backend::rendezvous::Handoff handoff = backend::accept_handoff(server, expect);
+    return {std::move(child), backend::make_task(std::move(handoff.task), pid)};
   } catch (...) {
     try {
       child.kill();

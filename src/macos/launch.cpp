@@ -16,7 +16,7 @@
 #include "macos/wait_status.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 namespace {
 
 // ---- posix_spawn -------------------------------------------------------------
@@ -285,4 +285,4 @@ Launched launch(const Command& cmd, SpawnPlan& plan) {
   return fork_and_exec(cmd, plan);
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

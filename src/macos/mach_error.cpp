@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 int errno_from_kern(kern_return_t kr) noexcept {
   switch (kr) {
@@ -50,4 +50,4 @@ Error kern_error(kern_return_t kr, Step step, pid_t pid, const char* call, const
   return Error(error, step, task_name(pid), detail);
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

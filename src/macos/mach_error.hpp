@@ -9,7 +9,7 @@
 
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 // The errno closest to a kern_return_t from a call on a task port:
 //   KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE → EFAULT (not mapped /
@@ -32,4 +32,4 @@ std::string task_name(pid_t pid);
 // replaced by an exec).
 Error kern_error(kern_return_t kr, Step step, pid_t pid, const char* call, const std::string& what = {});
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "macos/mach_port.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 // The kern_return_t of each release is ignored on purpose: the only failure
 // is a name that no longer holds the right (a bug elsewhere), and a
@@ -22,4 +22,4 @@ void ReceiveRight::reset(mach_port_t name) noexcept {
   name_ = name;
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -16,7 +16,7 @@
 
 #include <utility>
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 // A send right (one user reference). Releases it with mach_port_deallocate.
 class SendRight {
@@ -94,4 +94,4 @@ class ReceiveRight {
   mach_port_t name_ = MACH_PORT_NULL;
 };
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

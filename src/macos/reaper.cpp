@@ -11,7 +11,7 @@
 #include "common/never_destroyed.hpp"
 #include "macos/wait_status.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 namespace {
 
 // One kqueue holds an EVFILT_PROC/NOTE_EXIT filter per orphaned child; one
@@ -92,4 +92,4 @@ void reap_in_background(pid_t pid) noexcept {
   }
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -10,7 +10,7 @@
 #include "macos/wait_status.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 namespace {
 
 constexpr std::size_t kMaxQuotedRejections = 3;
@@ -78,4 +78,4 @@ Task make_task(SendRight port, pid_t pid) {
   return Task(std::make_unique<Task::Impl>(std::move(port), pid, std::move(kq)));
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

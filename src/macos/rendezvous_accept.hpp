@@ -15,7 +15,7 @@
 #include "macos/rendezvous_server.hpp"
 #include "taskport/task.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 struct Expectation {
   pid_t pid = -1;
@@ -35,4 +35,4 @@ rendezvous::Handoff accept_handoff(rendezvous::Server& server, const Expectation
 // been reaped: its exit watch is registered by pid).
 Task make_task(SendRight port, pid_t pid);
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

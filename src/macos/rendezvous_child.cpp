@@ -8,7 +8,7 @@
 
 #include "macos/rendezvous_protocol.hpp"
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
 // Plain releases, not the scopers of mach_port.hpp: this file is also
@@ -158,4 +158,4 @@ bool send_from_environment(ChildOutcome& outcome) noexcept {
   return true;
 }
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

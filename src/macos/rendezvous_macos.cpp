@@ -19,8 +19,8 @@ namespace taskport {
 
 struct Rendezvous::Impl {
   Start start = Start::at_once;
-  std::optional<macos::rendezvous::Server> server;  // until accepted or released
-  macos::SendOnceRight reply;                       // a waiting child's release
+  std::optional<backend::rendezvous::Server> server;  // until accepted or released
+  backend::SendOnceRight reply;                       // a waiting child's release
   bool finished = false;                            // accepted or released
 };
 
@@ -43,8 +43,8 @@ Rendezvous::ChildSetup Rendezvous::child_setup() const {
   ChildSetup setup;
   if (!impl_ || !impl_->server)
     throw Error(EINVAL, Step::rendezvous, std::string(), "the rendezvous has ended");
-  setup.env.emplace_back(macos::rendezvous::kNameVariable, impl_->server->name());
-  if (impl_->start == Start::on_release) setup.env.emplace_back(macos::rendezvous::kWaitVariable, "1");
+  setup.env.emplace_back(backend::rendezvous::kNameVariable, impl_->server->name());
+  if (impl_->start == Start::on_release) setup.env.emplace_back(backend::rendezvous::kWaitVariable, "1");
   return setup;
 }
 
@@ -55,7 +55,7 @@ Command& Rendezvous::prepare(Command& cmd) const {
 
 namespace {
 
-Task accept_task(Rendezvous::Impl& impl, macos::Expectation& expect, std::chrono::nanoseconds timeout) {
+Task accept_task(Rendezvous::Impl& impl, backend::Expectation& expect, std::chrono::nanoseconds timeout) {
   if (impl.finished || !impl.server) {
     throw Error(EINVAL, Step::accept_task, expect.name,
                 "the rendezvous has already handed over a task or was released");
@@ -63,21 +63,21 @@ Task accept_task(Rendezvous::Impl& impl, macos::Expectation& expect, std::chrono
   expect.deadline =
       std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                              std::max(timeout, std::chrono::nanoseconds(0)));
-  macos::rendezvous::Handoff handoff = macos::accept_handoff(*impl.server, expect);
+  backend::rendezvous::Handoff handoff = backend::accept_handoff(*impl.server, expect);
   // The registration is no longer needed: nobody else may send now.
   impl.server.reset();
   impl.finished = true;
   impl.reply = std::move(handoff.reply);
-  Task task = macos::make_task(std::move(handoff.task), expect.pid);
+  Task task = backend::make_task(std::move(handoff.task), expect.pid);
   // at_once: a child that waits anyway (it asked with a reply right) goes on now.
-  if (impl.start == Rendezvous::Start::at_once && impl.reply.valid()) macos::rendezvous::send_go(impl.reply);
+  if (impl.start == Rendezvous::Start::at_once && impl.reply.valid()) backend::rendezvous::send_go(impl.reply);
   return task;
 }
 
 }  // namespace
 
 Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
-  macos::Expectation expect;
+  backend::Expectation expect;
   expect.pid = child.pid();
   expect.exit_fd = child.exit_fd();
   expect.is_our_child = !child.status().has_value();
@@ -87,10 +87,10 @@ Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
 }
 
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
-  macos::Expectation expect;
+  backend::Expectation expect;
   expect.pid = pid;
   expect.name = "pid " + std::to_string(pid);
-  UniqueFd watch = macos::watch_exit(pid);
+  UniqueFd watch = backend::watch_exit(pid);
   if (!watch) throw Error(errno, Step::accept_task, expect.name, "kqueue EVFILT_PROC on the child");
   expect.exit_fd = watch.get();
   return accept_task(*impl_, expect, timeout);
@@ -101,15 +101,15 @@ void Rendezvous::release() noexcept {
   // A waiting child that was accepted gets go; one whose message is still
   // queued is woken by the send-once notification when the port (and the
   // message with its reply right) is destroyed.
-  if (impl_->reply.valid()) macos::rendezvous::send_go(impl_->reply);
+  if (impl_->reply.valid()) backend::rendezvous::send_go(impl_->reply);
   impl_->server.reset();
   impl_->finished = true;
 }
 
 bool send_task_to_spawner() {
-  macos::rendezvous::ChildOutcome outcome;
-  if (!macos::rendezvous::send_from_environment(outcome)) return false;
-  using macos::rendezvous::ChildStep;
+  backend::rendezvous::ChildOutcome outcome;
+  if (!backend::rendezvous::send_from_environment(outcome)) return false;
+  using backend::rendezvous::ChildStep;
   if (outcome.step == ChildStep::done) return true;  // also when the spawner dropped us: we were sent
   const char* what = "bootstrap_look_up";
   switch (outcome.step) {
@@ -119,8 +119,8 @@ bool send_task_to_spawner() {
     case ChildStep::await_go: what = "mach_msg receive of the spawner's release"; break;
     case ChildStep::done: break;
   }
-  throw Error(macos::errno_from_kern(outcome.kr), Step::send_task, "self",
-              macos::kern_text(what, outcome.kr));
+  throw Error(backend::errno_from_kern(outcome.kr), Step::send_task, "self",
+              backend::kern_text(what, outcome.kr));
 }
 
 }  // namespace taskport

@@ -41,7 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 
 // Environment variables the parent sets for the child (the names are
 // shared with the Linux rendezvous where the meaning is the same).
@@ -107,4 +107,4 @@ inline constexpr mach_msg_option_t kAuditTrailerOptions =
 inline constexpr mach_msg_timeout_t kChildSendTimeoutMs = 10000;
 inline constexpr mach_msg_timeout_t kChildGoTimeoutMs = 60000;
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -17,7 +17,7 @@
 #include "macos/rendezvous_protocol.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
 constexpr std::chrono::milliseconds kSlice{20};
@@ -216,4 +216,4 @@ kern_return_t send_go(SendOnceRight& reply) noexcept {
   return kr;
 }
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

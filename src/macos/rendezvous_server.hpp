@@ -12,7 +12,7 @@
 
 #include "macos/mach_port.hpp"
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 
 // What a receive ended with.
 enum class Outcome {
@@ -68,4 +68,4 @@ class Server {
 // child (send-once notification).
 kern_return_t send_go(SendOnceRight& reply) noexcept;
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

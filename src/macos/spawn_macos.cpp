@@ -33,10 +33,10 @@
 namespace taskport {
 namespace {
 
-using macos::SpawnPlan;
+using backend::SpawnPlan;
 
 Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
-  UniqueFd watch = macos::watch_new_child(pid, cmd.program());
+  UniqueFd watch = backend::watch_new_child(pid, cmd.program());
   return Child(pid, std::move(watch), cmd.program(), std::move(plan.parent_ends[0]),
                std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
 }
@@ -82,8 +82,8 @@ Child Command::spawn() const {
     throw Error(EINVAL, Step::rendezvous, program(), "task_via_preload needs spawn_with_task()");
   }
   SpawnPlan plan;
-  macos::build_spawn_plan(*this, {}, plan);
-  const macos::Launched launched = macos::launch(*this, plan);
+  backend::build_spawn_plan(*this, {}, plan);
+  const backend::Launched launched = backend::launch(*this, plan);
   return make_child(*this, launched.pid, plan);
 }
 
@@ -110,11 +110,11 @@ std::pair<Child, Task> Command::spawn_with_task() const {
   extra.emplace_back("DYLD_INSERT_LIBRARIES", insert_libraries(*this, preload));
 
   SpawnPlan plan;
-  macos::build_spawn_plan(*this, extra, plan);
-  const macos::Launched launched = macos::launch(*this, plan);
+  backend::build_spawn_plan(*this, extra, plan);
+  const backend::Launched launched = backend::launch(*this, plan);
   Child child = make_child(*this, launched.pid, plan);
 
-  const macos::DyldVerdict verdict = macos::check_dyld_policy(launched.path);
+  const backend::DyldVerdict verdict = backend::check_dyld_policy(launched.path);
   if (verdict.refuse != 0) {
     abandon(child, Error(verdict.refuse, Step::accept_task, program(), verdict.reason));
   }
@@ -130,7 +130,7 @@ std::pair<Child, Task> Command::spawn_with_task() const {
       abandon(child, e);
     }
     abandon(child, Error(e.errno_value(), Step::accept_task, program(),
-                         std::string(e.what()) + "; " + macos::preload_hint(launched.path, verdict.reason)));
+                         std::string(e.what()) + "; " + backend::preload_hint(launched.path, verdict.reason)));
   }
 }
 

@@ -11,7 +11,7 @@
 #include "posix/command_env.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 namespace {
 
 // execvp's fallback when PATH is unset (_PATH_DEFPATH on macOS).
@@ -124,4 +124,4 @@ const char* child_env_value(const SpawnPlan& plan, const std::string& key) {
   return nullptr;
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -14,7 +14,7 @@
 #include "taskport/command.hpp"
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 struct Redirect {
   int child_fd;   // number the descriptor gets in the child
@@ -48,4 +48,4 @@ void build_spawn_plan(const Command& cmd, const std::vector<std::pair<std::strin
 // edits), if any.
 const char* child_env_value(const SpawnPlan& plan, const std::string& key);
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -15,14 +15,14 @@
 namespace taskport {
 
 struct Task::Impl {
-  Impl(macos::SendRight p, pid_t id, UniqueFd kq) noexcept
+  Impl(backend::SendRight p, pid_t id, UniqueFd kq) noexcept
       : port(std::move(p)), pid(id), exit_kq(std::move(kq)) {}
 
   // The task port: names exactly the task that sent it (the program image
   // running when it was sent; an exec replaces the task and the port then
   // names a dead one). Every Mach call takes it; the pid is for messages,
   // proc_regionfilename and signals.
-  macos::SendRight port;
+  backend::SendRight port;
   pid_t pid;
   // EVFILT_PROC/NOTE_EXIT on the pid (exit_watch.hpp); invalid if the
   // process could not be watched.

@@ -18,8 +18,8 @@
 namespace taskport {
 namespace {
 
-using macos::errno_from_kern;
-using macos::kern_error;
+using backend::errno_from_kern;
+using backend::kern_error;
 
 std::chrono::nanoseconds to_ns(time_value_t t) {
   return std::chrono::seconds(t.seconds) + std::chrono::microseconds(t.microseconds);
@@ -74,7 +74,7 @@ TaskInfo Task::info() const {
     info.voluntary_switches = static_cast<std::uint64_t>(events.csw);
   }
 
-  const macos::ThreadList threads(t.port.get(), t.pid, Step::read_info);
+  const backend::ThreadList threads(t.port.get(), t.pid, Step::read_info);
   info.thread_count = static_cast<std::uint32_t>(threads.size());
   return info;
 }

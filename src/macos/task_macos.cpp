@@ -12,8 +12,8 @@
 
 namespace taskport {
 
-using macos::kern_error;
-using macos::task_name;
+using backend::kern_error;
+using backend::task_name;
 
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
@@ -31,7 +31,7 @@ pid_t Task::pid() const noexcept { return impl_->pid; }
 int Task::exit_fd() const noexcept { return impl_->exit_kq.get(); }
 
 bool Task::is_alive() const {
-  if (impl_->exit_kq) return !macos::exit_watch_fired(impl_->exit_kq.get());
+  if (impl_->exit_kq) return !backend::exit_watch_fired(impl_->exit_kq.get());
   // No exit watch: ask the task port. pid_for_task fails once the task is
   // gone (exited, or replaced by an exec).
   int pid = -1;
@@ -62,7 +62,7 @@ void Task::resume() {
     throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
   const kern_return_t kr = ::task_resume(impl_->port.get());
   // A task that exited while suspended needs no resume: just count down.
-  if (kr != KERN_SUCCESS && macos::errno_from_kern(kr) != ESRCH) {
+  if (kr != KERN_SUCCESS && backend::errno_from_kern(kr) != ESRCH) {
     throw kern_error(kr, Step::resume, impl_->pid, "task_resume");
   }
   --impl_->suspend_count;

@@ -27,9 +27,9 @@ namespace taskport {
 namespace {
 
 using common::range_text;
-using macos::errno_from_kern;
-using macos::kern_error;
-using macos::task_name;
+using backend::errno_from_kern;
+using backend::kern_error;
+using backend::task_name;
 
 // The finest page size of any macOS task (x86_64 and Rosetta: 4 KiB; arm64:
 // 16 KiB, a multiple): stepping by it never skips a page boundary.
@@ -92,7 +92,7 @@ bool protection_at(const Task::Impl& t, std::uint64_t address, vm_prot_t& protec
   mach_port_t object = MACH_PORT_NULL;
   const kern_return_t kr = ::mach_vm_region(t.port.get(), &start, &size, VM_REGION_BASIC_INFO_64,
                                             reinterpret_cast<vm_region_info_t>(&info), &count, &object);
-  macos::SendRight object_right(object);  // unused; always MACH_PORT_NULL on current kernels
+  backend::SendRight object_right(object);  // unused; always MACH_PORT_NULL on current kernels
   if (kr != KERN_SUCCESS) {
     if (errno_from_kern(kr) == EFAULT) return false;
     throw kern_error(kr, Step::write_memory, t.pid, "mach_vm_region");

@@ -23,7 +23,7 @@ namespace taskport {
 
 namespace {
 
-using macos::kern_error;
+using backend::kern_error;
 
 bool is_malloc_tag(unsigned tag) {
   switch (tag) {
@@ -83,8 +83,8 @@ bool next_region(const Task::Impl& t, std::uint64_t address, Region& out) {
 
 // Paths came from the pid: they are ours only if the process is still alive.
 void check_alive(const Task::Impl& t) {
-  if (t.exit_kq && macos::exit_watch_fired(t.exit_kq.get())) {
-    throw Error(ESRCH, Step::read_regions, macos::task_name(t.pid), "the task has exited");
+  if (t.exit_kq && backend::exit_watch_fired(t.exit_kq.get())) {
+    throw Error(ESRCH, Step::read_regions, backend::task_name(t.pid), "the task has exited");
   }
 }
 

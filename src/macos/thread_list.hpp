@@ -11,7 +11,7 @@
 
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 class ThreadList {
  public:
@@ -37,4 +37,4 @@ std::uint64_t thread_id(thread_act_t thread) noexcept;
 // macOS thread ids count up from boot and stay far below 2^31 in practice).
 pid_t tid_of(std::uint64_t id) noexcept;
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <sys/wait.h>
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 ExitStatus to_exit_status(int status) noexcept {
   if (WIFEXITED(status)) return ExitStatus::exited(WEXITSTATUS(status));
@@ -28,4 +28,4 @@ std::optional<ExitStatus> reap(pid_t pid, bool block, int& err) noexcept {
   return to_exit_status(status);
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

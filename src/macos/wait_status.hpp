@@ -11,7 +11,7 @@
 
 #include "taskport/exit_status.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 ExitStatus to_exit_status(int wait_status) noexcept;
 
@@ -19,4 +19,4 @@ ExitStatus to_exit_status(int wait_status) noexcept;
 // nothing if WNOHANG found the child still running, or sets `err`.
 std::optional<ExitStatus> reap(pid_t pid, bool block, int& err) noexcept;
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace taskport::linux_proc;
+using namespace taskport::backend;
 using taskport::ThreadState;
 
 TEST(ParseStat, ReadsTheFieldsTaskportUses) {

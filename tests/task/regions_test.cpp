@@ -62,7 +62,7 @@ using taskport::Region;
 using taskport::RegionKind;
 using taskport::Stdio;
 using taskport::Task;
-namespace lr = taskport::linux_regions;
+namespace lr = taskport::backend;
 
 constexpr auto kTimeout = 10s;
 

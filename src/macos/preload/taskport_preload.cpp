@@ -55,8 +55,8 @@ __attribute__((constructor)) void taskport_preload_initializer() {
   }
   // Nothing to report to if this fails: the spawner's bounded wait turns a
   // missing task port into an error on its side, and main runs either way.
-  taskport::macos::rendezvous::ChildOutcome outcome;
-  taskport::macos::rendezvous::send_from_environment(outcome);
+  taskport::backend::rendezvous::ChildOutcome outcome;
+  taskport::backend::rendezvous::send_from_environment(outcome);
 }
 
 }  // namespace
