@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The platform-neutral part of Child (taskport/child.hpp): construction,
-// moves and destruction. Waiting and signalling (and release(), which the
+// moves and destruction. Waiting and signalling (and dispose(), which the
 // destructor calls) are per platform: child_linux.cpp, child_macos.cpp.
 #include "taskport/child.hpp"
 
@@ -18,7 +18,7 @@ Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, Uniqu
       stderr_(std::move(err)) {}
 
 // The moved-from Child keeps no pid: on macOS, where the pid is the handle
-// release() reaps by, it must not reap or signal it again.
+// dispose() reaps by, it must not reap or signal it again.
 Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       handle_(std::move(other.handle_)),
@@ -31,7 +31,7 @@ Child::Child(Child&& other) noexcept
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
-    release();
+    dispose();
     pid_ = std::exchange(other.pid_, -1);
     handle_ = std::move(other.handle_);
     program_ = std::move(other.program_);
@@ -44,6 +44,6 @@ Child& Child::operator=(Child&& other) noexcept {
   return *this;
 }
 
-Child::~Child() { release(); }
+Child::~Child() { dispose(); }
 
 }  // namespace taskport

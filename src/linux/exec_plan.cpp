@@ -10,6 +10,7 @@
 #include <cstring>
 #include <optional>
 
+#include "common/command_access.hpp"
 #include "posix/command_env.hpp"
 
 extern char** environ;
@@ -36,7 +37,7 @@ int probe_executable(const std::string& path) {
 // entry. Relative entries (and the empty entry, meaning ".") are resolved
 // against the child's working directory, where execvp would resolve them.
 void resolve_path(const Command& cmd, ExecPlan& plan) {
-  const std::string& program = cmd.program();
+  const std::string& program = cmd.get_program();
   if (program.empty()) throw Error(ENOENT, Step::resolve_program, program, "empty program name");
   if (program.find('/') != std::string::npos) {
     plan.path = program;
@@ -62,7 +63,7 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
 }
 
 void add_env(const Command& cmd, ExecPlan& plan) {
-  if (!cmd.env_cleared() && cmd.env_edits().empty()) {
+  if (!cmd.get_env_clear() && cmd.get_envs().empty()) {
     // Nothing to change: pass the parent's environment as it is at spawn time.
     plan.envp = environ;
     return;
@@ -82,19 +83,19 @@ void add_redirect(ExecPlan& plan, int child_fd, int source_fd) {
 
 void add_stdio(const Command& cmd, ExecPlan& plan) {
   for (int n = 0; n < 3; ++n) {
-    const Stdio& s = cmd.get_stdio(n);
+    const Stdio& s = detail::CommandAccess::stdio(cmd, n);
     switch (s.kind()) {
       case Stdio::Kind::inherit: break;
       case Stdio::Kind::null:
         if (!plan.null_fd) {
           plan.null_fd.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
-          if (!plan.null_fd) throw Error(errno, Step::open_null, cmd.program());
+          if (!plan.null_fd) throw Error(errno, Step::open_null, cmd.get_program());
         }
         add_redirect(plan, n, plan.null_fd.get());
         break;
       case Stdio::Kind::piped: {
         int p[2];
-        if (::pipe2(p, O_CLOEXEC) != 0) throw Error(errno, Step::create_pipe, cmd.program());
+        if (::pipe2(p, O_CLOEXEC) != 0) throw Error(errno, Step::create_pipe, cmd.get_program());
         // stdin: the child reads p[0]; stdout/stderr: the child writes p[1].
         plan.child_ends[n].reset(n == 0 ? p[0] : p[1]);
         plan.parent_ends[n].reset(n == 0 ? p[1] : p[0]);
@@ -102,14 +103,14 @@ void add_stdio(const Command& cmd, ExecPlan& plan) {
         break;
       }
       case Stdio::Kind::fd:
-        if (s.parent_fd() < 0) throw Error(EBADF, Step::redirect_fds, cmd.program(), "Stdio::fd(-1)");
+        if (s.parent_fd() < 0) throw Error(EBADF, Step::redirect_fds, cmd.get_program(), "Stdio::fd(-1)");
         add_redirect(plan, n, s.parent_fd());
         break;
     }
   }
-  for (const auto& m : cmd.fd_mappings()) {
+  for (const auto& m : detail::CommandAccess::fd_mappings(cmd)) {
     if (m.child_fd < 0 || m.parent_fd < 0) {
-      throw Error(EBADF, Step::redirect_fds, cmd.program(), "inherit_fd with a negative descriptor");
+      throw Error(EBADF, Step::redirect_fds, cmd.get_program(), "inherit_fd with a negative descriptor");
     }
     add_redirect(plan, m.child_fd, m.parent_fd);
   }
@@ -126,13 +127,13 @@ void build_exec_plan(const Command& cmd, ExecPlan& plan) {
   add_env(cmd, plan);
   add_stdio(cmd, plan);
   if (cmd.get_current_dir()) plan.cwd = cmd.get_current_dir()->c_str();
-  plan.setsid = cmd.get_new_session();
-  if (cmd.get_process_group()) {
+  plan.setsid = detail::CommandAccess::new_session(cmd);
+  if (detail::CommandAccess::process_group(cmd)) {
     plan.setpgid = true;
-    plan.pgid = *cmd.get_process_group();
+    plan.pgid = *detail::CommandAccess::process_group(cmd);
   }
-  plan.traceme = cmd.get_start_suspended();
-  plan.hooks = &cmd.hooks();
+  plan.traceme = detail::CommandAccess::start_suspended(cmd);
+  plan.hooks = &detail::CommandAccess::pre_exec_hooks(cmd);
 }
 
 }  // namespace taskport::backend

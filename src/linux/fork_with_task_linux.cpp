@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/child_access.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_child.h"
 #include "linux/sys.hpp"
@@ -79,7 +80,7 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
     backend::reap(watch.get(), true, err);
     throw;
   }
-  Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
+  Child child = detail::ChildAccess::make(pid, std::move(watch), kName);
   return {std::move(child), backend::rendezvous::make_task(std::move(handover), pid, /*mem_first=*/false)};
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "linux/preload_spawn.hpp"
+#include "common/command_access.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_wire.h"
 #include "taskport/error.hpp"
@@ -26,11 +27,11 @@ namespace {
 
 // The LD_PRELOAD the child would get without us.
 std::optional<std::string> child_ld_preload(const Command& cmd) {
-  const auto& edits = cmd.env_edits();
+  const auto& edits = cmd.get_envs();
   for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
     if (it->key == "LD_PRELOAD") return it->value;
   }
-  if (!cmd.env_cleared()) {
+  if (!cmd.get_env_clear()) {
     if (const char* value = std::getenv("LD_PRELOAD")) return std::string(value);
   }
   return std::nullopt;
@@ -135,9 +136,9 @@ std::optional<Impossible> preload_impossible(pid_t pid) {
 }  // namespace
 
 std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
-  const std::string& program = cmd.program();
+  const std::string& program = cmd.get_program();
   const std::string lib = resolved_library(program);
-  const bool suspended = cmd.get_start_suspended();
+  const bool suspended = detail::CommandAccess::start_suspended(cmd);
 
   UniqueFd ours, theirs;
   make_socket_pair(ours, theirs, Step::rendezvous, program);
@@ -170,7 +171,7 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
     expect.is_our_child = true;
     expect.deadline =
         std::chrono::steady_clock::now() +
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(cmd.get_preload_timeout());
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(detail::CommandAccess::preload_timeout(cmd));
     expect.name = program;
     expect.hint =
         "the preload library " + lib +

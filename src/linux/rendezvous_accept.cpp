@@ -16,6 +16,7 @@
 #include <set>
 #include <vector>
 
+#include "common/command_access.hpp"
 #include "linux/rendezvous_wire.h"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
@@ -326,7 +327,7 @@ Task make_task(Handover handover, pid_t pid, bool mem_first) {
 
 int free_child_fd(const Command& cmd, int preferred) {
   std::set<int> used = {0, 1, 2};
-  for (const auto& m : cmd.fd_mappings()) used.insert(m.child_fd);
+  for (const auto& m : detail::CommandAccess::fd_mappings(cmd)) used.insert(m.child_fd);
   int fd = std::max(preferred, 3);
   while (used.count(fd) != 0) ++fd;
   return fd;

@@ -17,7 +17,9 @@
 #include <cstring>
 #include <string>
 
+#include "common/child_access.hpp"
 #include "linux/child_exec.hpp"
+#include "common/command_access.hpp"
 #include "linux/exec_plan.hpp"
 #include "linux/preload_spawn.hpp"
 #include "linux/sys.hpp"
@@ -239,12 +241,12 @@ struct Spawned {
 };
 
 Spawned spawn_linux(const Command& cmd, bool want_task) {
-  const std::string& program = cmd.program();
-  if (cmd.get_start_suspended() && !want_task) {
+  const std::string& program = cmd.get_program();
+  if (detail::CommandAccess::start_suspended(cmd) && !want_task) {
     throw Error(EINVAL, Step::resume, program,
                 "start_suspended needs spawn_with_task(): nothing could resume it");
   }
-  if (cmd.get_task_via_preload() && !want_task) {
+  if (detail::CommandAccess::task_via_preload(cmd) && !want_task) {
     throw Error(EINVAL, Step::rendezvous, program, "task_via_preload needs spawn_with_task()");
   }
 
@@ -260,8 +262,11 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   Cloned c;
   std::unique_ptr<backend::Suspension> suspension;
   if (plan.traceme) {
-    // The thread that clones becomes the child's tracer: do it on the tracer
-    // thread, which keeps the post-exec stop as the Task's first suspension.
+    // Start suspended: the child arms PTRACE_TRACEME and keeps every signal
+    // but SIGTRAP blocked through execve (child_exec.cpp says why); the
+    // thread that clones becomes its tracer, so clone on the tracer thread,
+    // which keeps the post-exec SIGTRAP stop as the Task's first suspension.
+    // The last Task::resume() restores the signal mask and detaches.
     const std::uint64_t mask = current_signal_mask();
     backend::run_on_tracer([&] {
       c = launch(ctx, report, program);
@@ -281,7 +286,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
       throw Error(error, Step::duplicate_handle, program);
     }
   }
-  return Spawned{Child(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
+  return Spawned{detail::ChildAccess::make(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
                        std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2])),
                  std::move(task_fd), c.pid, std::move(suspension)};
 }
@@ -291,7 +296,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
 Child Command::spawn() const { return std::move(spawn_linux(*this, false).child); }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
-  if (get_task_via_preload()) return backend::rendezvous::spawn_with_task_via_preload(*this);
+  if (detail::CommandAccess::task_via_preload(*this)) return backend::rendezvous::spawn_with_task_via_preload(*this);
   Spawned s = spawn_linux(*this, true);
   auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid);
   if (s.suspension) {

@@ -18,7 +18,7 @@ namespace taskport {
 
 using backend::reap;
 
-void Child::release() noexcept {
+void Child::dispose() noexcept {
   stdin_.reset();
   stdout_.reset();
   stderr_.reset();

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "common/child_access.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/rendezvous_accept.hpp"
 #include "macos/rendezvous_child.hpp"
@@ -42,7 +43,7 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   }
 
   UniqueFd watch = backend::watch_new_child(pid, kName);
-  Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
+  Child child = detail::ChildAccess::make(pid, std::move(watch), kName);
   backend::Expectation expect;
   expect.pid = pid;
   expect.exit_fd = child.exit_fd();

@@ -13,6 +13,7 @@
 #include <new>
 #include <vector>
 
+#include "common/command_access.hpp"
 #include "macos/wait_status.hpp"
 #include "taskport/error.hpp"
 
@@ -50,12 +51,12 @@ class SpawnAttributes {
 // still needs (e.g. 3 ← 4 together with 4 ← 3); dup2 to a different number
 // also clears FD_CLOEXEC on the result.
 void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
-  const std::string& program = cmd.program();
+  const std::string& program = cmd.get_program();
   short flags = 0;
-  if (cmd.get_new_session()) flags |= POSIX_SPAWN_SETSID;
-  if (cmd.get_process_group()) {
+  if (detail::CommandAccess::new_session(cmd)) flags |= POSIX_SPAWN_SETSID;
+  if (detail::CommandAccess::process_group(cmd)) {
     flags |= POSIX_SPAWN_SETPGROUP;
-    if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *cmd.get_process_group()); rc != 0) {
+    if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *detail::CommandAccess::process_group(cmd)); rc != 0) {
       throw Error(rc, Step::setpgid, program, "posix_spawnattr_setpgroup");
     }
   }
@@ -91,8 +92,8 @@ void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
 void precheck(const Command& cmd) {
   if (const auto& dir = cmd.get_current_dir()) {
     struct stat st {};
-    if (::stat(dir->c_str(), &st) != 0) throw Error(errno, Step::chdir, cmd.program(), *dir);
-    if (!S_ISDIR(st.st_mode)) throw Error(ENOTDIR, Step::chdir, cmd.program(), *dir);
+    if (::stat(dir->c_str(), &st) != 0) throw Error(errno, Step::chdir, cmd.get_program(), *dir);
+    if (!S_ISDIR(st.st_mode)) throw Error(ENOTDIR, Step::chdir, cmd.get_program(), *dir);
   }
 }
 
@@ -116,9 +117,9 @@ Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
       continue;
     }
     if ((rc == ENOENT || rc == ENOTDIR) && plan.candidates.size() > 1) continue;
-    throw Error(rc, Step::execve, cmd.program(), "posix_spawn " + candidate);
+    throw Error(rc, Step::execve, cmd.get_program(), "posix_spawn " + candidate);
   }
-  throw Error(saw_eacces ? EACCES : ENOENT, Step::execve, cmd.program(), "not found in PATH");
+  throw Error(saw_eacces ? EACCES : ENOENT, Step::execve, cmd.get_program(), "not found in PATH");
 }
 
 // ---- fork + exec (pre_exec hooks) ----------------------------------------------
@@ -170,13 +171,13 @@ class SharedReport {
     dfl.sa_handler = SIG_DFL;
     ::sigaction(sig, &dfl, nullptr);
   }
-  if (cmd.get_new_session()) {
+  if (detail::CommandAccess::new_session(cmd)) {
     report->step = Step::setsid;
     if (::setsid() < 0) fail(Step::setsid, errno);
   }
-  if (cmd.get_process_group()) {
+  if (detail::CommandAccess::process_group(cmd)) {
     report->step = Step::setpgid;
-    if (::setpgid(0, *cmd.get_process_group()) != 0) fail(Step::setpgid, errno);
+    if (::setpgid(0, *detail::CommandAccess::process_group(cmd)) != 0) fail(Step::setpgid, errno);
   }
   if (cmd.get_current_dir()) {
     report->step = Step::chdir;
@@ -193,7 +194,7 @@ class SharedReport {
     ::close(scratch[i]);
   }
   report->step = Step::pre_exec_hook;
-  for (const auto& hook : cmd.hooks()) {
+  for (const auto& hook : detail::CommandAccess::pre_exec_hooks(cmd)) {
     const int rc = hook();
     if (rc != 0) fail(Step::pre_exec_hook, rc);
   }
@@ -232,7 +233,7 @@ class BlockedSignals {
 };
 
 Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
-  const std::string& program = cmd.program();
+  const std::string& program = cmd.get_program();
   SharedReport shared;
   ForkReport* report = shared.get();
   std::vector<int> scratch(plan.redirects.size(), -1);
@@ -281,7 +282,7 @@ Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
 }  // namespace
 
 Launched launch(const Command& cmd, SpawnPlan& plan) {
-  if (cmd.hooks().empty()) return spawn_without_fork(cmd, plan);
+  if (detail::CommandAccess::pre_exec_hooks(cmd).empty()) return spawn_without_fork(cmd, plan);
   return fork_and_exec(cmd, plan);
 }
 

@@ -20,7 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/child_access.hpp"
 #include "macos/dyld_policy.hpp"
+#include "common/command_access.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/launch.hpp"
 #include "macos/rendezvous_protocol.hpp"
@@ -36,8 +38,8 @@ namespace {
 using backend::SpawnPlan;
 
 Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
-  UniqueFd watch = backend::watch_new_child(pid, cmd.program());
-  return Child(pid, std::move(watch), cmd.program(), std::move(plan.parent_ends[0]),
+  UniqueFd watch = backend::watch_new_child(pid, cmd.get_program());
+  return detail::ChildAccess::make(pid, std::move(watch), cmd.get_program(), std::move(plan.parent_ends[0]),
                std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
 }
 
@@ -46,7 +48,7 @@ Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
 std::string insert_libraries(const Command& cmd, const std::string& preload) {
   std::string value = preload;
   const char* existing = nullptr;
-  const auto& edits = cmd.env_edits();
+  const auto& edits = cmd.get_envs();
   bool edited = false;
   for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
     if (it->key == "DYLD_INSERT_LIBRARIES") {
@@ -55,7 +57,7 @@ std::string insert_libraries(const Command& cmd, const std::string& preload) {
       break;
     }
   }
-  if (!edited && !cmd.env_cleared()) existing = ::getenv("DYLD_INSERT_LIBRARIES");
+  if (!edited && !cmd.get_env_clear()) existing = ::getenv("DYLD_INSERT_LIBRARIES");
   if (existing != nullptr && *existing != '\0') value += std::string(":") + existing;
   return value;
 }
@@ -74,12 +76,12 @@ std::string insert_libraries(const Command& cmd, const std::string& preload) {
 }  // namespace
 
 Child Command::spawn() const {
-  if (get_start_suspended()) {
-    throw Error(EINVAL, Step::resume, program(),
+  if (detail::CommandAccess::start_suspended(*this)) {
+    throw Error(EINVAL, Step::resume, get_program(),
                 "start_suspended needs spawn_with_task(): nothing could resume it");
   }
-  if (get_task_via_preload()) {
-    throw Error(EINVAL, Step::rendezvous, program(), "task_via_preload needs spawn_with_task()");
+  if (detail::CommandAccess::task_via_preload(*this)) {
+    throw Error(EINVAL, Step::rendezvous, get_program(), "task_via_preload needs spawn_with_task()");
   }
   SpawnPlan plan;
   backend::build_spawn_plan(*this, {}, plan);
@@ -97,14 +99,14 @@ std::pair<Child, Task> Command::spawn_with_task() const {
   }
   if (preload.empty() || ::access(preload.c_str(), R_OK) != 0) {
     throw Error(
-        ENOENT, Step::rendezvous, program(),
+        ENOENT, Step::rendezvous, get_program(),
         "preload library '" + preload +
             "' not found: macOS gets a task port from the program itself, through this library (install "
             "taskport, set TASKPORT_PRELOAD_LIBRARY, or call taskport::set_preload_library)");
   }
   // With start_suspended the child waits in the preload's constructor,
   // before main, until we have suspended it and released it.
-  const bool suspended = get_start_suspended();
+  const bool suspended = detail::CommandAccess::start_suspended(*this);
   Rendezvous rendezvous(suspended ? Rendezvous::Start::on_release : Rendezvous::Start::at_once);
   std::vector<std::pair<std::string, std::string>> extra = rendezvous.child_setup().env;
   extra.emplace_back("DYLD_INSERT_LIBRARIES", insert_libraries(*this, preload));
@@ -116,10 +118,10 @@ std::pair<Child, Task> Command::spawn_with_task() const {
 
   const backend::DyldVerdict verdict = backend::check_dyld_policy(launched.path);
   if (verdict.refuse != 0) {
-    abandon(child, Error(verdict.refuse, Step::accept_task, program(), verdict.reason));
+    abandon(child, Error(verdict.refuse, Step::accept_task, get_program(), verdict.reason));
   }
   try {
-    Task task = rendezvous.accept(child, get_preload_timeout());
+    Task task = rendezvous.accept(child, detail::CommandAccess::preload_timeout(*this));
     if (suspended) {
       task.suspend();
       rendezvous.release();  // it runs on only when the Task resumes it
@@ -129,7 +131,7 @@ std::pair<Child, Task> Command::spawn_with_task() const {
     if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) {
       abandon(child, e);
     }
-    abandon(child, Error(e.errno_value(), Step::accept_task, program(),
+    abandon(child, Error(e.errno_value(), Step::accept_task, get_program(),
                          std::string(e.what()) + "; " + backend::preload_hint(launched.path, verdict.reason)));
   }
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "common/command_access.hpp"
 #include "posix/command_env.hpp"
 #include "taskport/error.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 constexpr const char* kDefaultPath = "/usr/bin:/bin";
 
 void add_candidates(const Command& cmd, SpawnPlan& plan) {
-  const std::string& program = cmd.program();
+  const std::string& program = cmd.get_program();
   if (program.empty()) throw Error(ENOENT, Step::resolve_program, program, "empty program name");
   if (program.find('/') != std::string::npos) {
     plan.candidates.push_back(program);
@@ -64,33 +65,33 @@ void add_redirect(SpawnPlan& plan, int child_fd, int source_fd) {
 
 void add_stdio(const Command& cmd, SpawnPlan& plan) {
   for (int n = 0; n < 3; ++n) {
-    const Stdio& s = cmd.get_stdio(n);
+    const Stdio& s = detail::CommandAccess::stdio(cmd, n);
     switch (s.kind()) {
       case Stdio::Kind::inherit: break;
       case Stdio::Kind::null:
         if (!plan.null_fd) {
           plan.null_fd.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
-          if (!plan.null_fd) throw Error(errno, Step::open_null, cmd.program());
+          if (!plan.null_fd) throw Error(errno, Step::open_null, cmd.get_program());
         }
         add_redirect(plan, n, plan.null_fd.get());
         break;
       case Stdio::Kind::piped: {
         int p[2];
-        if (cloexec_pipe(p) != 0) throw Error(errno, Step::create_pipe, cmd.program());
+        if (cloexec_pipe(p) != 0) throw Error(errno, Step::create_pipe, cmd.get_program());
         plan.child_ends[n].reset(n == 0 ? p[0] : p[1]);
         plan.parent_ends[n].reset(n == 0 ? p[1] : p[0]);
         add_redirect(plan, n, plan.child_ends[n].get());
         break;
       }
       case Stdio::Kind::fd:
-        if (s.parent_fd() < 0) throw Error(EBADF, Step::redirect_fds, cmd.program(), "Stdio::fd(-1)");
+        if (s.parent_fd() < 0) throw Error(EBADF, Step::redirect_fds, cmd.get_program(), "Stdio::fd(-1)");
         add_redirect(plan, n, s.parent_fd());
         break;
     }
   }
-  for (const auto& m : cmd.fd_mappings()) {
+  for (const auto& m : detail::CommandAccess::fd_mappings(cmd)) {
     if (m.child_fd < 0 || m.parent_fd < 0) {
-      throw Error(EBADF, Step::redirect_fds, cmd.program(), "inherit_fd with a negative descriptor");
+      throw Error(EBADF, Step::redirect_fds, cmd.get_program(), "inherit_fd with a negative descriptor");
     }
     add_redirect(plan, m.child_fd, m.parent_fd);
   }
@@ -99,7 +100,7 @@ void add_stdio(const Command& cmd, SpawnPlan& plan) {
     // A source that is not open would only fail inside the child, where
     // posix_spawn cannot say which step failed: check here.
     if (::fcntl(r.source_fd, F_GETFD) < 0) {
-      throw Error(EBADF, Step::redirect_fds, cmd.program(),
+      throw Error(EBADF, Step::redirect_fds, cmd.get_program(),
                   "descriptor " + std::to_string(r.source_fd) + " is not open");
     }
     floor = std::max({floor, r.child_fd + 1, r.source_fd + 1});

@@ -59,7 +59,7 @@ Child spawn_prepared(Rendezvous& rdv, Command cmd) {
 
 // The descriptor number prepare() gave the child.
 int rendezvous_number(const Command& cmd) {
-  for (const auto& e : cmd.env_edits()) {
+  for (const auto& e : cmd.get_envs()) {
     if (e.key == taskport::kRendezvousFdVariable && e.value) return std::stoi(*e.value);
   }
   return -1;
