@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/child_access.hpp"
+#include "common/pid_program.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_child.h"
 #include "linux/sys.hpp"
@@ -29,8 +30,6 @@
 
 namespace taskport {
 namespace {
-
-constexpr const char* kName = "fork_with_task";
 
 // In the child: only async-signal-safe calls until `fn` (see the header).
 // noexcept: an exception escaping `fn` ends in std::terminate.
@@ -46,12 +45,14 @@ constexpr const char* kName = "fork_with_task";
 
 std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   UniqueFd ours, theirs;
-  backend::rendezvous::make_socket_pair(ours, theirs, Step::fork, kName);
+  // Until the child exists, errors name this process (taskport/error.hpp).
+  backend::rendezvous::make_socket_pair(ours, theirs, Step::rendezvous, common::pid_program(::getpid()));
 
   const pid_t pid = ::fork();
-  if (pid < 0) throw Error(errno, Step::fork, kName);
+  if (pid < 0) throw Error(errno, Step::fork, common::pid_program(::getpid()));
   if (pid == 0) run_child(ours.get(), theirs.get(), fn);
   theirs.reset();
+  const std::string program = common::pid_program(pid);
 
   // Watches for the child's exit while it has not sent yet. An unreaped
   // child's pid cannot be reused, so this names our child — unless something
@@ -61,14 +62,14 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   if (!watch) {
     const int error = errno;
     ::kill(pid, SIGKILL);
-    throw Error(error, Step::fork, kName, "pidfd_open of the forked child (was it reaped by someone else?)");
+    throw Error(error, Step::accept_task, program, "pidfd_open of the forked child (was it reaped by someone else?)");
   }
 
   backend::rendezvous::Expectation expect;
   expect.pid = pid;
   expect.exit_fd = watch.get();
   expect.is_our_child = true;
-  expect.name = kName;
+  expect.name = program;
   backend::rendezvous::Handover handover;
   try {
     // No deadline: the child sends before anything else, or dies (its end
@@ -80,8 +81,8 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
     backend::reap(watch.get(), true, err);
     throw;
   }
-  Child child = detail::ChildAccess::make(pid, std::move(watch), kName);
-  return {std::move(child), backend::rendezvous::make_task(std::move(handover), pid, /*mem_first=*/false)};
+  Child child = detail::ChildAccess::make(pid, std::move(watch), program);
+  return {std::move(child), backend::rendezvous::make_task(std::move(handover), pid, program, /*mem_first=*/false)};
 }
 
 }  // namespace taskport

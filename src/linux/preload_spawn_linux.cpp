@@ -177,7 +177,7 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
         "the preload library " + lib +
         " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "
         "loader does)";
-    Task task = make_task(receive_handover(ours.get(), expect), child.pid(), /*mem_first=*/true);
+    Task task = make_task(receive_handover(ours.get(), expect), child.pid(), program, /*mem_first=*/true);
     // The child waits in the initializer: suspend it there, then let it go —
     // it stays stopped until the Task's resume().
     if (suspended) task.suspend();

@@ -96,8 +96,6 @@ std::string explain_refusal(const Task::Impl& task) {
 
 }  // namespace
 
-std::string task_name(pid_t pid) { return "task " + std::to_string(pid); }
-
 bool reaped(int pidfd) { return (poll_now(pidfd) & (POLLHUP | POLLERR | POLLNVAL)) != 0; }
 
 bool exited(int pidfd) { return poll_now(pidfd) != 0; }
@@ -123,7 +121,7 @@ int proc_dir(const Task::Impl& task, Step step) {
   const std::string path = "/proc/" + std::to_string(task.pid);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || reaped(task.pidfd.get())) {
-    throw Error(ESRCH, step, task_name(task.pid), "the task has exited and been reaped");
+    throw Error(ESRCH, step, task.program, "the task has exited and been reaped");
   }
   task.proc_dir = std::move(fd);
   return task.proc_dir.get();
@@ -157,7 +155,7 @@ Error access_error(const Task::Impl& task, int error, Step step, const std::stri
     error = ESRCH;
     detail += ": the task has exited";
   }
-  return Error(error, step, task_name(task.pid), detail);
+  return Error(error, step, task.program, detail);
 }
 
 }  // namespace taskport::backend

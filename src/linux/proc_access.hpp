@@ -51,7 +51,4 @@ bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& o
 // has exited. `what` names the call, e.g. "process_vm_readv 0x1000+8".
 Error access_error(const Task::Impl& task, int error, Step step, const std::string& what);
 
-// "task <pid>": the program name used in errors about a task.
-std::string task_name(pid_t pid);
-
 }  // namespace taskport::backend

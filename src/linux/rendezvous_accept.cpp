@@ -316,8 +316,8 @@ Handover receive_handover(int socket, const Expectation& expect) {
   }
 }
 
-Task make_task(Handover handover, pid_t pid, bool mem_first) {
-  auto impl = std::make_unique<Task::Impl>(std::move(handover.pidfd), pid);
+Task make_task(Handover handover, pid_t pid, std::string program, bool mem_first) {
+  auto impl = std::make_unique<Task::Impl>(std::move(handover.pidfd), pid, std::move(program));
   const bool have_mem = handover.mem.valid();
   impl->mem_fd = std::move(handover.mem);
   impl->use_mem_fd.store(mem_first && have_mem, std::memory_order_release);

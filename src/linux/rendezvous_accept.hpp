@@ -61,10 +61,11 @@ struct Expectation {
 //   the child's errno, if it reported that it could not make a pidfd.
 Handover receive_handover(int socket, const Expectation& expect);
 
-// The Task for a checked handover. mem_first: every memory access goes
+// The Task for a checked handover from `pid`; `program` is its
+// Error::program() (taskport/error.hpp). mem_first: every memory access goes
 // through the handed-over mem fd (Impl::use_mem_fd); otherwise
 // process_vm_readv is tried first and the mem fd is the fallback.
-Task make_task(Handover handover, pid_t pid, bool mem_first);
+Task make_task(Handover handover, pid_t pid, std::string program, bool mem_first);
 
 // The descriptor number for the child's end in `cmd`'s child: `preferred`
 // (at least 3) unless stdio or an inherit_fd() target of `cmd` is there.

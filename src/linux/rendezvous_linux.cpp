@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "linux/proc_access.hpp"
+#include "common/pid_program.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_child.h"
 #include "linux/rendezvous_wire.h"
@@ -27,12 +27,14 @@ struct Rendezvous::Impl {
 
 namespace {
 
-constexpr const char* kName = "rendezvous";
+// Errors about the Rendezvous itself concern no child yet: they name this
+// process (Error::program(), taskport/error.hpp).
+std::string self() { return common::pid_program(::getpid()); }
 
 Rendezvous::Impl& usable(const std::unique_ptr<Rendezvous::Impl>& impl, const char* what) {
-  if (!impl) throw Error(EINVAL, Step::rendezvous, kName, std::string(what) + " on a moved-from Rendezvous");
+  if (!impl) throw Error(EINVAL, Step::rendezvous, self(), std::string(what) + " on a moved-from Rendezvous");
   if (impl->done) {
-    throw Error(EINVAL, Step::rendezvous, kName,
+    throw Error(EINVAL, Step::rendezvous, self(),
                 std::string(what) + " after the rendezvous was accepted or released");
   }
   return *impl;
@@ -47,7 +49,7 @@ void add_env(Rendezvous::ChildSetup& setup, Rendezvous::Start start, int child_f
 
 Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
   impl_->start = start;
-  backend::rendezvous::make_socket_pair(impl_->ours, impl_->theirs, Step::rendezvous, kName);
+  backend::rendezvous::make_socket_pair(impl_->ours, impl_->theirs, Step::rendezvous, self());
 }
 
 Rendezvous::~Rendezvous() { release(); }
@@ -63,7 +65,7 @@ Rendezvous& Rendezvous::operator=(Rendezvous&& other) noexcept {
 
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
   Impl& impl = usable(impl_, "child_setup");
-  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, kName, "child_setup after accept began");
+  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, self(), "child_setup after accept began");
   ChildSetup setup;
   add_env(setup, impl.start, impl.theirs.get());
   setup.fds.push_back({impl.theirs.get(), impl.theirs.get()});
@@ -72,7 +74,7 @@ Rendezvous::ChildSetup Rendezvous::child_setup() const {
 
 Command& Rendezvous::prepare(Command& cmd) const {
   Impl& impl = usable(impl_, "prepare");
-  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, kName, "prepare after accept began");
+  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, self(), "prepare after accept began");
   const int child_fd = backend::rendezvous::free_child_fd(cmd, impl.theirs.get());
 
   ChildSetup setup;
@@ -105,7 +107,7 @@ Task accept_from(Rendezvous::Impl& impl, const Expectation& expect) {
     backend::rendezvous::release_child(impl.ours.get());
     impl.ours.reset();
   }
-  return backend::rendezvous::make_task(std::move(handover), expect.pid, /*mem_first=*/true);
+  return backend::rendezvous::make_task(std::move(handover), expect.pid, expect.name, /*mem_first=*/true);
 }
 
 std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
@@ -133,7 +135,7 @@ Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   Impl& impl = usable(impl_, "accept");
   const auto deadline = deadline_after(timeout);
-  const std::string name = backend::task_name(pid);
+  const std::string name = common::pid_program(pid);
   if (pid <= 0) throw Error(EINVAL, Step::accept_task, name, "not a process id");
   // Safe from pid reuse while the caller does not reap the child (contract).
   UniqueFd watch(backend::pidfd_open(pid));
@@ -174,7 +176,7 @@ bool send_task_to_spawner() {
       case ECONNRESET: detail = "the spawner closed the rendezvous"; break;
       default: break;
     }
-    throw Error(rc, Step::send_task, backend::task_name(::getpid()), detail);
+    throw Error(rc, Step::send_task, common::pid_program(::getpid()), detail);
   }
   return true;
 }

@@ -20,6 +20,7 @@
 #include "common/child_access.hpp"
 #include "linux/child_exec.hpp"
 #include "common/command_access.hpp"
+#include "common/validate_command.hpp"
 #include "linux/exec_plan.hpp"
 #include "linux/preload_spawn.hpp"
 #include "linux/sys.hpp"
@@ -242,13 +243,7 @@ struct Spawned {
 
 Spawned spawn_linux(const Command& cmd, bool want_task) {
   const std::string& program = cmd.get_program();
-  if (detail::CommandAccess::start_suspended(cmd) && !want_task) {
-    throw Error(EINVAL, Step::resume, program,
-                "start_suspended needs spawn_with_task(): nothing could resume it");
-  }
-  if (detail::CommandAccess::task_via_preload(cmd) && !want_task) {
-    throw Error(EINVAL, Step::rendezvous, program, "task_via_preload needs spawn_with_task()");
-  }
+  common::validate_command(cmd, want_task);
 
   ExecPlan plan;
   backend::build_exec_plan(cmd, plan);
@@ -298,7 +293,7 @@ Child Command::spawn() const { return std::move(spawn_linux(*this, false).child)
 std::pair<Child, Task> Command::spawn_with_task() const {
   if (detail::CommandAccess::task_via_preload(*this)) return backend::rendezvous::spawn_with_task_via_preload(*this);
   Spawned s = spawn_linux(*this, true);
-  auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid);
+  auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid, get_program());
   if (s.suspension) {
     impl->suspend_count = 1;
     impl->suspension = std::move(s.suspension);

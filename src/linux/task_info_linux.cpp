@@ -39,7 +39,7 @@ TaskInfo Task::info() const {
     info.minor_faults = stat->minflt;
     info.major_faults = stat->majflt;
   } else {
-    throw Error(EBADMSG, Step::read_info, backend::task_name(t.pid),
+    throw Error(EBADMSG, Step::read_info, t.program,
                 "unexpected format of /proc/" + std::to_string(t.pid) + "/stat");
   }
 

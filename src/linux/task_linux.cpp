@@ -14,7 +14,6 @@
 
 namespace taskport {
 
-using backend::task_name;
 
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
@@ -44,13 +43,13 @@ bool Task::is_alive() const {
   do {
     rc = ::poll(&p, 1, 0);
   } while (rc < 0 && errno == EINTR);
-  if (rc < 0) throw Error(errno, Step::poll, task_name(impl_->pid));
+  if (rc < 0) throw Error(errno, Step::poll, impl_->program);
   return rc == 0;
 }
 
 void Task::signal(int sig) {
   if (backend::pidfd_send_signal(impl_->pidfd.get(), sig) != 0) {
-    throw Error(errno, Step::send_signal, task_name(impl_->pid));
+    throw Error(errno, Step::send_signal, impl_->program);
   }
 }
 
@@ -65,7 +64,7 @@ void Task::suspend() {
 void Task::resume() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0)
-    throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
+    throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
   if (impl_->suspend_count == 1) {
     backend::run_on_tracer([this] { backend::release(std::move(impl_->suspension)); });
   }
@@ -81,11 +80,11 @@ int Task::suspend_count() const {
 Registers Task::registers(pid_t tid) const {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0 || !impl_->suspension) {
-    throw Error(EBUSY, Step::read_registers, task_name(impl_->pid),
+    throw Error(EBUSY, Step::read_registers, impl_->program,
                 "the task must be suspended to read registers");
   }
   Registers regs{};
-  backend::run_on_tracer([&] { regs = backend::get_registers(*impl_->suspension, tid); });
+  backend::run_on_tracer([&] { regs = backend::get_registers(*impl_->suspension, tid, impl_->program); });
   return regs;
 }
 #endif

@@ -86,7 +86,7 @@ bool renew_mem_fd_after_exec(const Task::Impl& t, Step step) {
   if (!fresh) throw backend::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
   std::lock_guard<std::mutex> lock(t.proc_mutex);
   if (::dup3(fresh.get(), t.mem_fd.get(), O_CLOEXEC) < 0) {
-    throw Error(errno, step, backend::task_name(t.pid), "dup3 of the renewed /proc/<pid>/mem fd");
+    throw Error(errno, step, t.program, "dup3 of the renewed /proc/<pid>/mem fd");
   }
   return true;
 }
@@ -224,7 +224,7 @@ void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
   r.buffer = buffer;
   r.size = size;
   read_requests(*impl_, &r, 1);
-  if (!r.ok()) throw common::read_error(r, backend::task_name(impl_->pid));
+  if (!r.ok()) throw common::read_error(r, impl_->program);
 }
 
 namespace {
@@ -328,7 +328,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
   if (size == 0) return;
   const std::string range = range_text(address, size);
   if (impossible_range(address, size)) {
-    throw Error(EFAULT, Step::write_memory, backend::task_name(t.pid),
+    throw Error(EFAULT, Step::write_memory, t.program,
                 range + ": outside any possible mapping");
   }
   const int fd = mem_fd(t, Step::write_memory);
@@ -351,7 +351,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
     } else if (errno == EIO || errno == EFAULT) {
       std::string detail = range + ": not mapped in the task";
       if (done > 0) detail += " (the first " + std::to_string(done) + " bytes were written)";
-      throw Error(EFAULT, Step::write_memory, backend::task_name(t.pid), detail);
+      throw Error(EFAULT, Step::write_memory, t.program, detail);
     } else if (errno != EINTR) {
       throw backend::access_error(t, errno, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
     }

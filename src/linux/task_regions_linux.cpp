@@ -66,7 +66,7 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
   }
   backend::MapsText parsed = backend::parse_proc_maps(text);
   if (parsed.malformed_lines != 0) {
-    throw Error(EBADMSG, Step::read_regions, backend::task_name(task.pid),
+    throw Error(EBADMSG, Step::read_regions, task.program,
                 maps_path(task) + ": line " + std::to_string(parsed.first_malformed) +
                     " is not in the kernel's maps format (" + std::to_string(parsed.malformed_lines) +
                     " such lines)");

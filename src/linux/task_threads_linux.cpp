@@ -68,7 +68,7 @@ std::vector<ThreadInfo> Task::threads() const {
     if (error != 0) throw backend::access_error(t, error, Step::read_threads, task_dir + "/" + stat_name);
     auto stat = backend::parse_stat(text);
     if (!stat) {
-      throw Error(EBADMSG, Step::read_threads, backend::task_name(t.pid),
+      throw Error(EBADMSG, Step::read_threads, t.program,
                   "unexpected format of " + task_dir + "/" + stat_name);
     }
     ThreadInfo info;

@@ -287,7 +287,7 @@ std::unique_ptr<Suspension> suspend_all(const Task::Impl& task) {
     throw backend::access_error(task, error, Step::suspend, "PTRACE_SEIZE/PTRACE_INTERRUPT");
   }
   if (s->threads.empty()) {
-    throw Error(ESRCH, Step::suspend, backend::task_name(task.pid), "the task has exited");
+    throw Error(ESRCH, Step::suspend, task.program, "the task has exited");
   }
   tracer().watch(s.get());
   return s;
@@ -315,19 +315,19 @@ static_assert(sizeof(Registers) == 27 * 8, "x86_64 user_regs_struct is 27 regist
 static_assert(sizeof(Registers) == 34 * 8, "arm64 user_pt_regs is x0-x30, sp, pc, pstate");
 #endif
 
-Registers get_registers(const Suspension& s, pid_t tid) {
+Registers get_registers(const Suspension& s, pid_t tid, const std::string& program) {
   if (s.threads.count(tid) == 0) {
-    throw Error(ESRCH, Step::read_registers, backend::task_name(s.pid),
+    throw Error(ESRCH, Step::read_registers, program,
                 "thread " + std::to_string(tid) + " is not a stopped thread of this task");
   }
   Registers regs{};
   iovec iov{&regs, sizeof regs};
   if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) {
-    throw Error(errno, Step::read_registers, backend::task_name(s.pid),
+    throw Error(errno, Step::read_registers, program,
                 "PTRACE_GETREGSET thread " + std::to_string(tid));
   }
   if (iov.iov_len != sizeof regs) {
-    throw Error(EIO, Step::read_registers, backend::task_name(s.pid), "unexpected NT_PRSTATUS size");
+    throw Error(EIO, Step::read_registers, program, "unexpected NT_PRSTATUS size");
   }
   return regs;
 }

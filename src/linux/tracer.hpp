@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "linux/suspension.hpp"
 #include "linux/task_impl.hpp"
@@ -38,7 +39,7 @@ void release(std::unique_ptr<Suspension> s) noexcept;
 
 #if defined(__x86_64__) || defined(__aarch64__)
 // On the tracer thread: PTRACE_GETREGSET(NT_PRSTATUS) of a stopped thread.
-Registers get_registers(const Suspension& s, pid_t tid);
+Registers get_registers(const Suspension& s, pid_t tid, const std::string& program);
 #endif
 
 }  // namespace taskport::backend

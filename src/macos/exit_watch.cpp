@@ -51,13 +51,13 @@ UniqueFd watch_new_child(pid_t pid, const std::string& program) {
   return watch;
 }
 
-bool exit_watch_fired(int kq) {
+bool exit_watch_fired(int kq, const std::string& program) {
   pollfd p{kq, POLLIN, 0};
   int rc;
   do {
     rc = ::poll(&p, 1, 0);
   } while (rc < 0 && errno == EINTR);
-  if (rc < 0) throw Error(errno, Step::poll, std::string(), "poll on the exit kqueue");
+  if (rc < 0) throw Error(errno, Step::poll, program, "poll on the exit kqueue");
   return rc > 0;
 }
 

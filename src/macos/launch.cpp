@@ -24,12 +24,12 @@ namespace {
 
 class SpawnAttributes {
  public:
-  SpawnAttributes() {
+  explicit SpawnAttributes(const std::string& program) {
     if (int rc = ::posix_spawnattr_init(&attr_); rc != 0)
-      throw Error(rc, Step::clone, std::string(), "posix_spawnattr_init");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_init");
     if (int rc = ::posix_spawn_file_actions_init(&actions_); rc != 0) {
       ::posix_spawnattr_destroy(&attr_);
-      throw Error(rc, Step::clone, std::string(), "posix_spawn_file_actions_init");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_init");
     }
   }
   SpawnAttributes(const SpawnAttributes&) = delete;
@@ -57,32 +57,32 @@ void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
   if (detail::CommandAccess::process_group(cmd)) {
     flags |= POSIX_SPAWN_SETPGROUP;
     if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *detail::CommandAccess::process_group(cmd)); rc != 0) {
-      throw Error(rc, Step::setpgid, program, "posix_spawnattr_setpgroup");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setpgroup");
     }
   }
   if (int rc = ::posix_spawnattr_setflags(sa.attr(), flags); rc != 0) {
-    throw Error(rc, Step::clone, program, "posix_spawnattr_setflags");
+    throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setflags");
   }
   const auto& r = plan.redirects;
   for (size_t i = 0; i < r.size(); ++i) {
     const int scratch = plan.scratch_fd_floor + static_cast<int>(i);
     if (int rc = ::posix_spawn_file_actions_adddup2(sa.actions(), r[i].source_fd, scratch); rc != 0) {
-      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_adddup2");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_adddup2");
     }
   }
   for (size_t i = 0; i < r.size(); ++i) {
     const int scratch = plan.scratch_fd_floor + static_cast<int>(i);
     if (int rc = ::posix_spawn_file_actions_adddup2(sa.actions(), scratch, r[i].child_fd); rc != 0) {
-      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_adddup2");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_adddup2");
     }
     if (int rc = ::posix_spawn_file_actions_addclose(sa.actions(), scratch); rc != 0) {
-      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_addclose");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_addclose");
     }
   }
   if (cmd.get_current_dir()) {
     if (int rc = ::posix_spawn_file_actions_addchdir_np(sa.actions(), cmd.get_current_dir()->c_str());
         rc != 0) {
-      throw Error(rc, Step::chdir, program, "posix_spawn_file_actions_addchdir_np");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_addchdir_np");
     }
   }
 }
@@ -99,7 +99,7 @@ void precheck(const Command& cmd) {
 
 Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
   precheck(cmd);
-  SpawnAttributes sa;
+  SpawnAttributes sa(cmd.get_program());
   configure(cmd, plan, sa);
   bool saw_eacces = false;
   for (const auto& candidate : plan.candidates) {
@@ -136,9 +136,9 @@ struct ForkReport {
 
 class SharedReport {
  public:
-  SharedReport() {
+  explicit SharedReport(const std::string& program) {
     void* p = ::mmap(nullptr, sizeof(ForkReport), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
-    if (p == MAP_FAILED) throw Error(errno, Step::allocate_stack, std::string(), "mmap of the fork report");
+    if (p == MAP_FAILED) throw Error(errno, Step::allocate_report, program, "mmap of the fork report");
     report_ = new (p) ForkReport();
   }
   SharedReport(const SharedReport&) = delete;
@@ -234,7 +234,7 @@ class BlockedSignals {
 
 Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
   const std::string& program = cmd.get_program();
-  SharedReport shared;
+  SharedReport shared(program);
   ForkReport* report = shared.get();
   std::vector<int> scratch(plan.redirects.size(), -1);
   int p[2];

@@ -71,11 +71,11 @@ rendezvous::Handoff accept_handoff(rendezvous::Server& server, const Expectation
               with_rejections(kern_text("mach_msg receive", r.kr), r.rejected));
 }
 
-Task make_task(SendRight port, pid_t pid) {
+Task make_task(SendRight port, pid_t pid, std::string program) {
   // Without an exit watch (EVFILT_PROC refused) the Task still works; only
   // exit_fd() is -1 and is_alive() asks the port instead.
   UniqueFd kq = watch_exit(pid);
-  return Task(std::make_unique<Task::Impl>(std::move(port), pid, std::move(kq)));
+  return Task(std::make_unique<Task::Impl>(std::move(port), pid, std::move(program), std::move(kq)));
 }
 
 }  // namespace taskport::backend

@@ -32,7 +32,8 @@ struct Expectation {
 rendezvous::Handoff accept_handoff(rendezvous::Server& server, const Expectation& expect);
 
 // The Task for an accepted task port of process `pid` (which must not have
-// been reaped: its exit watch is registered by pid).
-Task make_task(SendRight port, pid_t pid);
+// been reaped: its exit watch is registered by pid); `program` is its
+// Error::program() (taskport/error.hpp).
+Task make_task(SendRight port, pid_t pid, std::string program);
 
 }  // namespace taskport::backend

@@ -4,9 +4,11 @@
 // port-descriptor message, accepted only from the expected pid (audit
 // trailer). See rendezvous_protocol.hpp for the wire protocol.
 #include <errno.h>
+#include <unistd.h>
 
 #include <optional>
 
+#include "common/pid_program.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/rendezvous_accept.hpp"
@@ -26,7 +28,7 @@ struct Rendezvous::Impl {
 
 Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
   impl_->start = start;
-  impl_->server.emplace("rendezvous");
+  impl_->server.emplace(common::pid_program(::getpid()));
 }
 
 Rendezvous::~Rendezvous() { release(); }
@@ -42,7 +44,7 @@ Rendezvous& Rendezvous::operator=(Rendezvous&& other) noexcept {
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
   ChildSetup setup;
   if (!impl_ || !impl_->server)
-    throw Error(EINVAL, Step::rendezvous, std::string(), "the rendezvous has ended");
+    throw Error(EINVAL, Step::rendezvous, common::pid_program(::getpid()), "the rendezvous has ended");
   setup.env.emplace_back(backend::rendezvous::kNameVariable, impl_->server->name());
   if (impl_->start == Start::on_release) setup.env.emplace_back(backend::rendezvous::kWaitVariable, "1");
   return setup;
@@ -68,7 +70,7 @@ Task accept_task(Rendezvous::Impl& impl, backend::Expectation& expect, std::chro
   impl.server.reset();
   impl.finished = true;
   impl.reply = std::move(handoff.reply);
-  Task task = backend::make_task(std::move(handoff.task), expect.pid);
+  Task task = backend::make_task(std::move(handoff.task), expect.pid, expect.name);
   // at_once: a child that waits anyway (it asked with a reply right) goes on now.
   if (impl.start == Rendezvous::Start::at_once && impl.reply.valid()) backend::rendezvous::send_go(impl.reply);
   return task;
@@ -89,7 +91,7 @@ Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   backend::Expectation expect;
   expect.pid = pid;
-  expect.name = "pid " + std::to_string(pid);
+  expect.name = common::pid_program(pid);
   UniqueFd watch = backend::watch_exit(pid);
   if (!watch) throw Error(errno, Step::accept_task, expect.name, "kqueue EVFILT_PROC on the child");
   expect.exit_fd = watch.get();
@@ -119,7 +121,7 @@ bool send_task_to_spawner() {
     case ChildStep::await_go: what = "mach_msg receive of the spawner's release"; break;
     case ChildStep::done: break;
   }
-  throw Error(backend::errno_from_kern(outcome.kr), Step::send_task, "self",
+  throw Error(backend::errno_from_kern(outcome.kr), Step::send_task, common::pid_program(::getpid()),
               backend::kern_text(what, outcome.kr));
 }
 

@@ -23,6 +23,7 @@
 #include "common/child_access.hpp"
 #include "macos/dyld_policy.hpp"
 #include "common/command_access.hpp"
+#include "common/validate_command.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/launch.hpp"
 #include "macos/rendezvous_protocol.hpp"
@@ -76,13 +77,7 @@ std::string insert_libraries(const Command& cmd, const std::string& preload) {
 }  // namespace
 
 Child Command::spawn() const {
-  if (detail::CommandAccess::start_suspended(*this)) {
-    throw Error(EINVAL, Step::resume, get_program(),
-                "start_suspended needs spawn_with_task(): nothing could resume it");
-  }
-  if (detail::CommandAccess::task_via_preload(*this)) {
-    throw Error(EINVAL, Step::rendezvous, get_program(), "task_via_preload needs spawn_with_task()");
-  }
+  common::validate_command(*this, false);
   SpawnPlan plan;
   backend::build_spawn_plan(*this, {}, plan);
   const backend::Launched launched = backend::launch(*this, plan);

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <mutex>
+#include <string>
 
 #include "macos/mach_port.hpp"
 #include "taskport/task.hpp"
@@ -15,8 +16,8 @@
 namespace taskport {
 
 struct Task::Impl {
-  Impl(backend::SendRight p, pid_t id, UniqueFd kq) noexcept
-      : port(std::move(p)), pid(id), exit_kq(std::move(kq)) {}
+  Impl(backend::SendRight p, pid_t id, std::string name, UniqueFd kq) noexcept
+      : port(std::move(p)), pid(id), program(std::move(name)), exit_kq(std::move(kq)) {}
 
   // The task port: names exactly the task that sent it (the program image
   // running when it was sent; an exec replaces the task and the port then
@@ -24,6 +25,9 @@ struct Task::Impl {
   // proc_regionfilename and signals.
   backend::SendRight port;
   pid_t pid;
+  // Error::program() of every error about this task: the program it was
+  // spawned from, or "pid <N>" (taskport/error.hpp).
+  std::string program;
   // EVFILT_PROC/NOTE_EXIT on the pid (exit_watch.hpp); invalid if the
   // process could not be watched.
   UniqueFd exit_kq;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "taskport/error.hpp"
 
@@ -15,8 +16,8 @@ namespace taskport::backend {
 
 class ThreadList {
  public:
-  // task_threads(task); throws Error(step) naming the task `pid` on failure.
-  ThreadList(mach_port_t task, pid_t pid, Step step);
+  // task_threads(task); throws Error(step, program) on failure.
+  ThreadList(mach_port_t task, const std::string& program, Step step);
   ThreadList(const ThreadList&) = delete;
   ThreadList& operator=(const ThreadList&) = delete;
   ~ThreadList();

@@ -212,6 +212,13 @@ TEST(Rendezvous, ChildSpawnedByOtherMeansIsAcceptedByPid) {
   task.signal(SIGKILL);
   int status = 0;
   EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  // Known only by its pid: errors name it so.
+  try {
+    task.signal(SIGKILL);
+    ADD_FAILURE() << "Task::signal reached a reaped process";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.program(), "pid " + std::to_string(pid));
+  }
 }
 
 TEST(Rendezvous, AcceptAfterSuccessIsRejected) {
