@@ -15,6 +15,7 @@
 
 #include "common/command_access.hpp"
 #include "macos/wait_status.hpp"
+#include "posix/launch_plan.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport::backend {
@@ -105,11 +106,11 @@ Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
   for (const auto& candidate : plan.candidates) {
     pid_t pid = -1;
     int rc =
-        ::posix_spawn(&pid, candidate.c_str(), sa.actions(), sa.attr(), plan.argv.data(), plan.envp.data());
+        ::posix_spawn(&pid, candidate.c_str(), sa.actions(), sa.attr(), plan.argv.data(), plan.envp);
     if (rc == ENOEXEC) {
       // execvp runs a file without a #! line with the shell.
       plan.sh_argv[1] = const_cast<char*>(candidate.c_str());
-      rc = ::posix_spawn(&pid, "/bin/sh", sa.actions(), sa.attr(), plan.sh_argv.data(), plan.envp.data());
+      rc = ::posix_spawn(&pid, "/bin/sh", sa.actions(), sa.attr(), plan.sh_argv.data(), plan.envp);
     }
     if (rc == 0) return Launched{pid, candidate};
     if (rc == EACCES) {
@@ -206,11 +207,11 @@ class SharedReport {
   for (size_t i = 0; i < plan.candidates.size(); ++i) {
     report->candidate = static_cast<int>(i);
     const char* path = plan.candidates[i].c_str();
-    ::execve(path, plan.argv.data(), plan.envp.data());
+    ::execve(path, plan.argv.data(), plan.envp);
     error = errno;
     if (error == ENOEXEC) {
       plan.sh_argv[1] = const_cast<char*>(path);
-      ::execve("/bin/sh", plan.sh_argv.data(), plan.envp.data());
+      ::execve("/bin/sh", plan.sh_argv.data(), plan.envp);
       error = errno;
     }
     if (error == EACCES) saw_eacces = true;
@@ -238,11 +239,8 @@ Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
   ForkReport* report = shared.get();
   std::vector<int> scratch(plan.redirects.size(), -1);
   int p[2];
-  if (::pipe(p) != 0) throw Error(errno, Step::create_pipe, program, "exec notification pipe");
+  if (posix::cloexec_pipe(p) != 0) throw Error(errno, Step::create_pipe, program, "exec notification pipe");
   UniqueFd read_end(p[0]), write_end(p[1]);
-  if (::fcntl(p[0], F_SETFD, FD_CLOEXEC) != 0 || ::fcntl(p[1], F_SETFD, FD_CLOEXEC) != 0) {
-    throw Error(errno, Step::create_pipe, program, "exec notification pipe");
-  }
   pid_t pid;
   {
     // The child starts with every signal blocked, so no handler of the
