@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The platform-neutral part of Child (taskport/child.hpp): construction,
-// moves and destruction. Waiting and signalling (and dispose(), which the
-// destructor calls) are per platform: child_linux.cpp, child_macos.cpp.
+// moves, destruction and waiting. Timed waits and signalling (and dispose(),
+// which the destructor calls) are per platform: child_linux.cpp,
+// child_macos.cpp; reaping itself is the backend's (common/backend.hpp).
 #include "taskport/child.hpp"
 
 #include <utility>
+
+#include "common/backend.hpp"
+#include "taskport/error.hpp"
 
 namespace taskport {
 
@@ -45,5 +49,22 @@ Child& Child::operator=(Child&& other) noexcept {
 }
 
 Child::~Child() { dispose(); }
+
+ExitStatus Child::wait() {
+  if (status_) return *status_;
+  stdin_.reset();
+  const backend::Reaped r = backend::reap_when_exited(*this);
+  if (!r.status) throw Error(r.error, Step::wait, program_);
+  status_ = r.status;
+  return *status_;
+}
+
+std::optional<ExitStatus> Child::try_wait() {
+  if (status_) return status_;
+  const backend::Reaped r = backend::reap_if_exited(*this);
+  if (r.error != 0) throw Error(r.error, Step::wait, program_);
+  status_ = r.status;
+  return status_;
+}
 
 }  // namespace taskport

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// The Linux Child: every wait and signal goes through the pidfd from the
+// clone, so none can reach a process that merely reuses the pid.
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -6,6 +8,7 @@
 
 #include <algorithm>
 
+#include "common/backend.hpp"
 #include "linux/reaper.hpp"
 #include "linux/sys.hpp"
 #include "linux/wait_status.hpp"
@@ -14,7 +17,22 @@
 
 namespace taskport {
 
-using backend::reap;
+namespace backend {
+
+Reaped reap_when_exited(const Child& child) noexcept { return reap_when_exited(child.exit_fd()); }
+
+Reaped reap_if_exited(const Child& child) noexcept { return reap_if_exited(child.exit_fd()); }
+
+void kill_and_reap(pid_t pid, int pidfd) noexcept {
+  if (pidfd >= 0) {
+    if (pidfd_send_signal(pidfd, SIGKILL) == 0) reap_when_exited(pidfd);
+  } else if (::kill(pid, SIGKILL) == 0) {
+    // By pid: exact, as the child is ours and not yet reaped.
+    reap_pid_when_exited(pid);
+  }
+}
+
+}  // namespace backend
 
 void Child::dispose() noexcept {
   stdin_.reset();
@@ -22,28 +40,9 @@ void Child::dispose() noexcept {
   stderr_.reset();
   if (status_ || !handle_) return;
   if (kill_on_drop_) backend::pidfd_send_signal(handle_.get(), SIGKILL);
-  int err = 0;
-  if (reap(handle_.get(), false, err) || err != 0) return;
+  const backend::Reaped r = backend::reap_if_exited(handle_.get());
+  if (r.status || r.error != 0) return;
   backend::reap_in_background(std::move(handle_));
-}
-
-ExitStatus Child::wait() {
-  if (status_) return *status_;
-  stdin_.reset();
-  int err = 0;
-  auto status = reap(handle_.get(), true, err);
-  if (!status) throw Error(err, Step::wait, program_);
-  status_ = status;
-  return *status_;
-}
-
-std::optional<ExitStatus> Child::try_wait() {
-  if (status_) return status_;
-  int err = 0;
-  auto status = reap(handle_.get(), false, err);
-  if (err != 0) throw Error(err, Step::wait, program_);
-  status_ = status;
-  return status_;
 }
 
 std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
@@ -55,6 +54,7 @@ std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
     const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
     pollfd p{handle_.get(), POLLIN, 0};
+    // Not retry_on_eintr: after EINTR the time left is computed again.
     const int rc = ::ppoll(&p, 1, &ts, nullptr);
     if (rc < 0 && errno != EINTR) throw Error(errno, Step::poll, program_);
     if (rc > 0) return try_wait();

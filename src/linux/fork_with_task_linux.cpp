@@ -21,11 +21,11 @@
 #include <unistd.h>
 
 #include "common/child_access.hpp"
+#include "common/child_guard.hpp"
 #include "common/pid_program.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_child.h"
 #include "linux/sys.hpp"
-#include "linux/wait_status.hpp"
 #include "taskport/fork_with_task.hpp"
 
 namespace taskport {
@@ -58,31 +58,30 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   // child's pid cannot be reused, so this names our child — unless something
   // else in this process reaps children behind our back, in which case the
   // handover below (which believes only the child's own pidfd) fails safe.
-  UniqueFd watch(backend::pidfd_open(pid));
-  if (!watch) {
-    const int error = errno;
-    ::kill(pid, SIGKILL);
-    throw Error(error, Step::accept_task, program, "pidfd_open of the forked child (was it reaped by someone else?)");
+  UniqueFd watch;
+  {
+    common::ChildGuard by_pid(pid, -1);
+    watch.reset(backend::pidfd_open(pid));
+    if (!watch) {
+      throw Error(errno, Step::accept_task, program,
+                  "pidfd_open of the forked child (was it reaped by someone else?)");
+    }
+    by_pid.dismiss();
   }
+  Child child = detail::ChildAccess::make(pid, std::move(watch), program);
+  common::ChildGuard guard(child);
 
   backend::rendezvous::Expectation expect;
   expect.pid = pid;
-  expect.exit_fd = watch.get();
+  expect.exit_fd = child.exit_fd();
   expect.is_our_child = true;
   expect.name = program;
-  backend::rendezvous::Handover handover;
-  try {
-    // No deadline: the child sends before anything else, or dies (its end
-    // then closes: end-of-file, or its pidfd polls readable).
-    handover = backend::rendezvous::receive_handover(ours.get(), expect);
-  } catch (...) {
-    backend::pidfd_send_signal(watch.get(), SIGKILL);
-    int err = 0;
-    backend::reap(watch.get(), true, err);
-    throw;
-  }
-  Child child = detail::ChildAccess::make(pid, std::move(watch), program);
-  return {std::move(child), backend::rendezvous::make_task(std::move(handover), pid, program, /*mem_first=*/false)};
+  // No deadline: the child sends before anything else, or dies (its end
+  // then closes: end-of-file, or its pidfd polls readable).
+  Task task = backend::rendezvous::make_task(backend::rendezvous::receive_handover(ours.get(), expect), pid,
+                                             program, /*mem_first=*/false);
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
 }  // namespace taskport

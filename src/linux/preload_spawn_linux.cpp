@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "linux/preload_spawn.hpp"
+#include "common/child_guard.hpp"
 #include "common/command_access.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_wire.h"
@@ -161,33 +162,29 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
 
   Child child = c.spawn();
   theirs.reset();
-  try {
-    if (auto impossible = preload_impossible(child.pid())) {
-      throw Error(impossible->error, Step::accept_task, program, impossible->why);
-    }
-    Expectation expect;
-    expect.pid = child.pid();
-    expect.exit_fd = child.exit_fd();
-    expect.is_our_child = true;
-    expect.deadline =
-        std::chrono::steady_clock::now() +
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(detail::CommandAccess::preload_timeout(cmd));
-    expect.name = program;
-    expect.hint =
-        "the preload library " + lib +
-        " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "
-        "loader does)";
-    Task task = make_task(receive_handover(ours.get(), expect), child.pid(), program, /*mem_first=*/true);
-    // The child waits in the initializer: suspend it there, then let it go —
-    // it stays stopped until the Task's resume().
-    if (suspended) task.suspend();
-    release_child(ours.get());
-    return {std::move(child), std::move(task)};
-  } catch (...) {
-    child.kill();
-    child.wait();
-    throw;
+  common::ChildGuard guard(child);
+  if (auto impossible = preload_impossible(child.pid())) {
+    throw Error(impossible->error, Step::accept_task, program, impossible->why);
   }
+  Expectation expect;
+  expect.pid = child.pid();
+  expect.exit_fd = child.exit_fd();
+  expect.is_our_child = true;
+  expect.deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(detail::CommandAccess::preload_timeout(cmd));
+  expect.name = program;
+  expect.hint =
+      "the preload library " + lib +
+      " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "
+      "loader does)";
+  Task task = make_task(receive_handover(ours.get(), expect), child.pid(), program, /*mem_first=*/true);
+  // The child waits in the initializer: suspend it there, then let it go —
+  // it stays stopped until the Task's resume().
+  if (suspended) task.suspend();
+  release_child(ours.get());
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
 }  // namespace taskport::backend::rendezvous

@@ -15,9 +15,11 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "common/child_access.hpp"
+#include "common/child_guard.hpp"
 #include "linux/child_exec.hpp"
 #include "common/command_access.hpp"
 #include "common/validate_command.hpp"
@@ -27,6 +29,7 @@
 #include "linux/task_impl.hpp"
 #include "linux/tracer.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/eintr.hpp"
 #include "posix/socket_message.hpp"
 #include "taskport/command.hpp"
 
@@ -167,10 +170,9 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
   return out;
 }
 
+// Reaps a child that failed before execve (it has exited or is exiting).
 std::optional<ExitStatus> reap_failed(const Cloned& c) {
-  if (!c.pidfd) return backend::reap_pid(c.pid);
-  int err = 0;
-  return backend::reap(c.pidfd.get(), true, err);
+  return c.pidfd ? backend::reap_when_exited(c.pidfd.get()).status : backend::reap_pid_when_exited(c.pid).status;
 }
 
 // Start suspended, after a successful execve: the child was traced by this
@@ -178,25 +180,23 @@ std::optional<ExitStatus> reap_failed(const Cloned& c) {
 // program's first instruction. That stop *is* the first suspension of the
 // Task: the tracer keeps it, and the last Task::resume() gives the child its
 // signal mask back and detaches, suppressing the SIGTRAP.
-std::unique_ptr<backend::Suspension> await_exec_stop(const Cloned& c, std::uint64_t mask,
-                                                         const std::string& program) {
+std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::uint64_t mask,
+                                                     const std::string& program) {
   siginfo_t info{};
-  int rc;
-  do {
-    // Bounded: the kernel queues the SIGTRAP as execve completes, and a child
-    // that dies past execve's point of no return reports its exit instead.
-    rc = backend::waitid_pidfd(c.pidfd.get(), &info, WSTOPPED | WEXITED);
-  } while (rc != 0 && errno == EINTR);
+  // Bounded: the kernel queues the SIGTRAP as execve completes, and a child
+  // that dies past execve's point of no return reports its exit instead.
+  const int rc =
+      posix::retry_on_eintr([&] { return backend::waitid_pidfd(child.pidfd(), &info, WSTOPPED | WEXITED); });
   if (rc != 0) throw Error(errno, Step::await_exec_stop, program);
   if (info.si_code != CLD_TRAPPED) {
     throw Error(ECHILD, Step::await_exec_stop, program,
                 "child ended right after execve: " + backend::to_exit_status(info).to_string());
   }
   auto s = std::make_unique<backend::Suspension>();
-  s->pid = c.pid;
-  s->pidfd = c.pidfd.get();
+  s->pid = child.pid();
+  s->pidfd = child.pidfd();
   s->leader_is_child = true;
-  s->threads[c.pid];
+  s->threads[child.pid()];
   s->from_exec = true;
   s->exec_mask = mask;
   backend::adopt(*s);
@@ -234,12 +234,35 @@ std::uint64_t current_signal_mask() {
   return mask;
 }
 
+// The Task's own pidfd: a second descriptor, so that Child and Task close
+// theirs independently.
+UniqueFd duplicate_pidfd(int pidfd, const std::string& program) {
+  UniqueFd fd(::fcntl(pidfd, F_DUPFD_CLOEXEC, 3));
+  if (!fd) throw Error(errno, Step::duplicate_handle, program);
+  return fd;
+}
+
+// The child, and what spawn_with_task makes its Task of.
 struct Spawned {
   Child child;
-  UniqueFd task_pidfd;
-  pid_t pid;
-  std::unique_ptr<backend::Suspension> suspension;
+  UniqueFd task_pidfd;                               // with a Task
+  std::unique_ptr<backend::Suspension> suspension;  // start suspended: the post-exec stop
 };
+
+// Clones the child and, once it has exec'd, takes what the Task needs; a
+// failure after the exec kills and reaps the child.
+Spawned start(ChildContext& ctx, ChildReport& report, ExecPlan& plan, bool want_task, std::uint64_t mask,
+              const std::string& program) {
+  Cloned c = launch(ctx, report, program);
+  Spawned s{detail::ChildAccess::make(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
+                                      std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2])),
+            UniqueFd(), nullptr};
+  common::ChildGuard guard(s.child);
+  if (want_task) s.task_pidfd = duplicate_pidfd(s.child.pidfd(), program);
+  if (plan.traceme) s.suspension = await_exec_stop(s.child, mask, program);
+  guard.dismiss();
+  return s;
+}
 
 Spawned spawn_linux(const Command& cmd, bool want_task) {
   const std::string& program = cmd.get_program();
@@ -254,36 +277,16 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   ctx.report = &report;
   ctx.scratch = &scratch;
 
-  Cloned c;
-  std::unique_ptr<backend::Suspension> suspension;
-  if (plan.traceme) {
-    // Start suspended: the child arms PTRACE_TRACEME and keeps every signal
-    // but SIGTRAP blocked through execve (child_exec.cpp says why); the
-    // thread that clones becomes its tracer, so clone on the tracer thread,
-    // which keeps the post-exec SIGTRAP stop as the Task's first suspension.
-    // The last Task::resume() restores the signal mask and detaches.
-    const std::uint64_t mask = current_signal_mask();
-    backend::run_on_tracer([&] {
-      c = launch(ctx, report, program);
-      suspension = await_exec_stop(c, mask, program);
-    });
-  } else {
-    c = launch(ctx, report, program);
-  }
-
-  UniqueFd task_fd;
-  if (want_task) {
-    task_fd.reset(::fcntl(c.pidfd.get(), F_DUPFD_CLOEXEC, 3));
-    if (!task_fd) {
-      const int error = errno;
-      backend::pidfd_send_signal(c.pidfd.get(), SIGKILL);
-      reap_failed(c);
-      throw Error(error, Step::duplicate_handle, program);
-    }
-  }
-  return Spawned{detail::ChildAccess::make(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
-                       std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2])),
-                 std::move(task_fd), c.pid, std::move(suspension)};
+  if (!plan.traceme) return start(ctx, report, plan, want_task, 0, program);
+  // Start suspended: the child arms PTRACE_TRACEME and keeps every signal
+  // but SIGTRAP blocked through execve (child_exec.cpp says why); the
+  // thread that clones becomes its tracer, so clone on the tracer thread,
+  // which keeps the post-exec SIGTRAP stop as the Task's first suspension.
+  // The last Task::resume() restores the signal mask and detaches.
+  const std::uint64_t mask = current_signal_mask();
+  std::optional<Spawned> s;
+  backend::run_on_tracer([&] { s.emplace(start(ctx, report, plan, want_task, mask, program)); });
+  return std::move(*s);
 }
 
 }  // namespace
@@ -293,7 +296,7 @@ Child Command::spawn() const { return std::move(spawn_linux(*this, false).child)
 std::pair<Child, Task> Command::spawn_with_task() const {
   if (detail::CommandAccess::task_via_preload(*this)) return backend::rendezvous::spawn_with_task_via_preload(*this);
   Spawned s = spawn_linux(*this, true);
-  auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid, get_program());
+  auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.child.pid(), get_program());
   if (s.suspension) {
     impl->suspend_count = 1;
     impl->suspension = std::move(s.suspension);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/child_access.hpp"
+#include "common/child_guard.hpp"
 #include "common/pid_program.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/rendezvous_accept.hpp"
@@ -46,23 +47,17 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   const std::string program = common::pid_program(pid);
   UniqueFd watch = backend::watch_new_child(pid, program);
   Child child = detail::ChildAccess::make(pid, std::move(watch), program);
+  common::ChildGuard guard(child);
   backend::Expectation expect;
   expect.pid = pid;
   expect.exit_fd = child.exit_fd();
   expect.is_our_child = true;
   expect.deadline = std::chrono::steady_clock::now() + kAcceptTimeout;
   expect.name = program;
-  try {
-    backend::rendezvous::Handoff handoff = backend::accept_handoff(server, expect);
-    return {std::move(child), backend::make_task(std::move(handoff.task), pid, program)};
-  } catch (...) {
-    try {
-      child.kill();
-      child.wait();
-    } catch (...) {
-    }
-    throw;
-  }
+  backend::rendezvous::Handoff handoff = backend::accept_handoff(server, expect);
+  Task task = backend::make_task(std::move(handoff.task), pid, program);
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
 }  // namespace taskport

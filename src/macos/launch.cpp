@@ -15,6 +15,7 @@
 
 #include "common/command_access.hpp"
 #include "macos/wait_status.hpp"
+#include "posix/eintr.hpp"
 #include "posix/launch_plan.hpp"
 #include "taskport/error.hpp"
 
@@ -256,19 +257,13 @@ Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
   write_end.reset();
   // EOF once the child has exec'd (the pipe is close-on-exec) or exited.
   char byte;
-  ssize_t n;
-  do {
-    n = ::read(read_end.get(), &byte, 1);
-  } while (n < 0 && errno == EINTR);
-  auto fail_with = [&](Error error) -> Launched {
-    int err = 0;
-    reap(pid, true, err);
-    throw error;
-  };
-  if (report->failed) return fail_with(Error(report->error, report->step, program));
+  posix::retry_on_eintr([&] { return ::read(read_end.get(), &byte, 1); });
+  if (report->failed) {
+    reap_when_exited(pid);  // it has _exit'ed
+    throw Error(report->error, report->step, program);
+  }
   if (report->step != Step::execve) {
-    int err = 0;
-    auto status = reap(pid, true, err);
+    const auto status = reap_when_exited(pid).status;
     throw Error(ECANCELED, Step::child_died, program,
                 std::string("during ") + to_string(report->step) + ": " +
                     (status ? status->to_string() : std::string("unknown status")));

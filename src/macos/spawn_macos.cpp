@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/child_access.hpp"
+#include "common/child_guard.hpp"
 #include "macos/dyld_policy.hpp"
 #include "common/command_access.hpp"
 #include "common/validate_command.hpp"
@@ -63,15 +64,16 @@ std::string insert_libraries(const Command& cmd, const std::string& preload) {
   return value;
 }
 
-// Kills and reaps a child that failed the rendezvous, then throws `error`.
-[[noreturn]] void abandon(Child& child, const Error& error) {
+// Rendezvous::accept, with `hint` added to the errors that mean the preload
+// did not run (the child exited, or nothing came in time).
+Task accept_with_hint(Rendezvous& rendezvous, const Child& child, std::chrono::milliseconds timeout,
+                      const std::string& hint) {
   try {
-    child.kill();
-    child.wait();
-  } catch (...) {
-    // Already reaped, or not ours any more: nothing left to clean up.
+    return rendezvous.accept(child, timeout);
+  } catch (const Error& e) {
+    if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) throw;
+    throw Error(e.errno_value(), Step::accept_task, child.program(), std::string(e.what()) + "; " + hint);
   }
-  throw error;
 }
 
 }  // namespace
@@ -110,25 +112,18 @@ std::pair<Child, Task> Command::spawn_with_task() const {
   backend::build_spawn_plan(*this, extra, plan);
   const backend::Launched launched = backend::launch(*this, plan);
   Child child = make_child(*this, launched.pid, plan);
+  common::ChildGuard guard(child);
 
   const backend::DyldVerdict verdict = backend::check_dyld_policy(launched.path);
-  if (verdict.refuse != 0) {
-    abandon(child, Error(verdict.refuse, Step::accept_task, get_program(), verdict.reason));
+  if (verdict.refuse != 0) throw Error(verdict.refuse, Step::accept_task, get_program(), verdict.reason);
+  Task task = accept_with_hint(rendezvous, child, detail::CommandAccess::preload_timeout(*this),
+                               backend::preload_hint(launched.path, verdict.reason));
+  if (suspended) {
+    task.suspend();
+    rendezvous.release();  // it runs on only when the Task resumes it
   }
-  try {
-    Task task = rendezvous.accept(child, detail::CommandAccess::preload_timeout(*this));
-    if (suspended) {
-      task.suspend();
-      rendezvous.release();  // it runs on only when the Task resumes it
-    }
-    return {std::move(child), std::move(task)};
-  } catch (const Error& e) {
-    if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) {
-      abandon(child, e);
-    }
-    abandon(child, Error(e.errno_value(), Step::accept_task, get_program(),
-                         std::string(e.what()) + "; " + backend::preload_hint(launched.path, verdict.reason)));
-  }
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
 }  // namespace taskport
