@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <time.h>
 
 #include <algorithm>
 
@@ -12,6 +11,7 @@
 #include "linux/reaper.hpp"
 #include "linux/sys.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/child.hpp"
 #include "taskport/error.hpp"
 
@@ -48,18 +48,14 @@ void Child::dispose() noexcept {
 std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
   if (status_) return status_;
   using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + std::max(timeout, std::chrono::nanoseconds(0));
-  while (true) {
-    const auto left = std::max(deadline - clock::now(), clock::duration(0));
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    pollfd p{handle_.get(), POLLIN, 0};
-    // Not retry_on_eintr: after EINTR the time left is computed again.
-    const int rc = ::ppoll(&p, 1, &ts, nullptr);
-    if (rc < 0 && errno != EINTR) throw Error(errno, Step::poll, program_);
-    if (rc > 0) return try_wait();
-    if (rc == 0) return std::nullopt;
-  }
+  const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                           std::max(timeout, std::chrono::nanoseconds(0)));
+  // The pidfd polls readable once the child has exited.
+  pollfd p{handle_.get(), POLLIN, 0};
+  const int rc = posix::poll_until(&p, 1, deadline);
+  if (rc < 0) throw Error(errno, Step::poll, program_);
+  if (rc == 0) return std::nullopt;
+  return try_wait();
 }
 
 void Child::signal(int sig) {

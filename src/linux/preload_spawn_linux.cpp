@@ -20,6 +20,7 @@
 #include "common/command_access.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_wire.h"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 #include "taskport/rendezvous.hpp"
 
@@ -59,8 +60,7 @@ std::string resolved_library(const std::string& program) {
 bool read_exact(int fd, void* buf, size_t size, off_t offset) {
   auto* out = static_cast<char*>(buf);
   while (size > 0) {
-    const ssize_t n = ::pread(fd, out, size, offset);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = posix::retry_on_eintr([&] { return ::pread(fd, out, size, offset); });
     if (n <= 0) return false;
     out += n;
     size -= static_cast<size_t>(n);

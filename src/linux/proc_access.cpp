@@ -7,9 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+
+#include "posix/eintr.hpp"
+#include "posix/read_to_end.hpp"
 
 namespace taskport::backend {
 namespace {
@@ -26,21 +30,13 @@ std::optional<std::string> status_field(const std::string& text, const char* key
   return first == std::string::npos ? std::string() : value.substr(first);
 }
 
-// One poll(2) of the pidfd with a zero timeout: its revents, or 0 when
-// nothing is pending or the poll fails.
-short poll_now(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0 ? p.revents : 0;
-}
+// The pidfd's revents now, or 0 when nothing is pending or the poll fails.
+int pidfd_revents(int pidfd) { return std::max(posix::poll_now(pidfd), 0); }
 
 std::string read_file(const char* path) {
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
   std::string out;
-  if (!fd || read_all(fd.get(), out) != 0) return std::string();
+  if (!fd || posix::read_to_end(fd.get(), out) != 0) return std::string();
   return out;
 }
 
@@ -96,24 +92,9 @@ std::string explain_refusal(const Task::Impl& task) {
 
 }  // namespace
 
-bool reaped(int pidfd) { return (poll_now(pidfd) & (POLLHUP | POLLERR | POLLNVAL)) != 0; }
+bool reaped(int pidfd) { return (pidfd_revents(pidfd) & (POLLHUP | POLLERR | POLLNVAL)) != 0; }
 
-bool exited(int pidfd) { return poll_now(pidfd) != 0; }
-
-int read_all(int fd, std::string& out) {
-  out.clear();
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      return 0;
-    } else if (errno != EINTR) {
-      return errno;
-    }
-  }
-}
+bool exited(int pidfd) { return pidfd_revents(pidfd) != 0; }
 
 int proc_dir(const Task::Impl& task, Step step) {
   std::lock_guard<std::mutex> lock(task.proc_mutex);
@@ -133,7 +114,7 @@ int open_proc_file(const Task::Impl& task, const char* name, int flags, Step ste
 
 bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& out, Step step) {
   UniqueFd fd(open_proc_file(task, name, O_RDONLY, step));
-  const int error = fd ? read_all(fd.get(), out) : errno;
+  const int error = fd ? posix::read_to_end(fd.get(), out) : errno;
   if (error == 0) return true;
   if (error == EACCES || error == EPERM) return false;
   throw access_error(task, error, step, std::string("/proc/") + std::to_string(task.pid) + "/" + name);

@@ -27,9 +27,6 @@ bool reaped(int pidfd);
 // the pidfd polls readable. One poll(2).
 bool exited(int pidfd);
 
-// Reads `fd` to EOF into `out`. Returns 0, or the errno of the failed read.
-int read_all(int fd, std::string& out);
-
 // The verified /proc/<pid> directory fd of the task (opened on first call).
 // Throws Error(ESRCH, step) if the task is gone.
 int proc_dir(const Task::Impl& task, Step step);

@@ -14,6 +14,8 @@
 #include <string_view>
 
 #include "linux/proc_maps.hpp"
+#include "posix/eintr.hpp"
+#include "posix/read_to_end.hpp"
 #include "taskport/unique_fd.hpp"
 
 // The UAPI of include/uapi/linux/fs.h (Linux 6.11+), for headers older than
@@ -96,10 +98,7 @@ Answer query_one(int maps_fd, std::uint64_t address, std::uint64_t flags, char* 
     q.vma_name_addr = reinterpret_cast<std::uintptr_t>(name);
     q.vma_name_size = kNameBufferSize;
   }
-  int rc;
-  do {
-    rc = ::ioctl(maps_fd, PROCMAP_QUERY, &q);
-  } while (rc < 0 && errno == EINTR);
+  const int rc = posix::retry_on_eintr([&] { return ::ioctl(maps_fd, PROCMAP_QUERY, &q); });
 
   if (rc < 0) {
     const int e = errno;
@@ -163,15 +162,7 @@ const std::optional<Region>& gate_region() {
     UniqueFd fd(::open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
     if (!fd) return std::nullopt;
     std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) != 0) {
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return std::nullopt;
-      }
-      text.append(buf, static_cast<std::size_t>(n));
-    }
+    if (posix::read_to_end(fd.get(), text) != 0) return std::nullopt;
     for (Region& r : parse_proc_maps(text).regions) {
       if (r.path == "[vsyscall]") return std::move(r);
     }

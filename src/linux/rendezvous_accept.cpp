@@ -21,6 +21,7 @@
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/eintr.hpp"
 #include "posix/socket_message.hpp"
 
 namespace taskport::backend::rendezvous {
@@ -96,7 +97,7 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
   alignas(struct cmsghdr) char
       control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds) + CMSG_SPACE(sizeof(struct ucred))];
   struct msghdr msg = posix::message_header(iov, 2, control, sizeof control);
-  const ssize_t n = posix::recvmsg_retrying(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  const ssize_t n = posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
     throw Error(errno, Step::accept_task, name, "recvmsg on the rendezvous socket");
@@ -220,26 +221,10 @@ std::string with_hint(std::string detail, const Expectation& expect) {
   return detail;
 }
 
-// poll(2) timeout in milliseconds, rounded up so that a wait never ends
-// before the deadline; -1 without one.
-int poll_timeout(const Expectation& expect) {
-  if (!expect.deadline) return -1;
-  const auto left = *expect.deadline - clock::now();
-  if (left <= clock::duration::zero()) return 0;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return static_cast<int>(std::min<long long>(ms, 1000LL * 60 * 60));
-}
-
 // True if the process exits within kExitGrace (its pidfd turns readable).
 bool exits_soon(int exit_fd) {
   pollfd p{exit_fd, POLLIN, 0};
-  const auto deadline = clock::now() + kExitGrace;
-  while (true) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
-    const int rc = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
-    if (rc < 0 && errno == EINTR) continue;
-    return rc > 0;
-  }
+  return posix::poll_until(&p, 1, clock::now() + kExitGrace) > 0;
 }
 
 }  // namespace
@@ -279,9 +264,7 @@ Handover receive_handover(int socket, const Expectation& expect) {
     if (auto h = drain()) return std::move(*h);
 
     pollfd p[2] = {{socket, POLLIN, 0}, {expect.exit_fd, POLLIN, 0}};
-    const int rc = ::poll(p, 2, poll_timeout(expect));
-    if (rc < 0) {
-      if (errno == EINTR) continue;
+    if (posix::poll_until(p, 2, expect.deadline) < 0) {
       throw Error(errno, Step::poll, expect.name, "waiting for the child's task handle");
     }
     const bool hangup = (p[0].revents & (POLLHUP | POLLERR)) != 0;

@@ -127,7 +127,7 @@ UniqueFd receive_pidfd(int socket) {
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {&byte, 1};
   struct msghdr msg = posix::message_header(&iov, 1, control, sizeof control);
-  const ssize_t n = posix::recvmsg_retrying(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  const ssize_t n = posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
   if (n != 1) return UniqueFd();
   struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
   if (cm == nullptr || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||

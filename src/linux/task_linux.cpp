@@ -3,13 +3,13 @@
 // the tracer thread. Memory, regions, threads and usage live in their own
 // task_*_linux.cpp files.
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 
 #include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/tracer.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
@@ -38,13 +38,9 @@ int Task::exit_fd() const noexcept { return impl_->pidfd.get(); }
 
 bool Task::is_alive() const {
   // A pidfd polls readable once the process has exited (zombie or reaped).
-  pollfd p{impl_->pidfd.get(), POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) throw Error(errno, Step::poll, impl_->program);
-  return rc == 0;
+  const int revents = posix::poll_now(impl_->pidfd.get());
+  if (revents < 0) throw Error(errno, Step::poll, impl_->program);
+  return revents == 0;
 }
 
 void Task::signal(int sig) {

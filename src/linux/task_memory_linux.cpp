@@ -36,6 +36,7 @@
 
 #include "common/read_error.hpp"
 #include "linux/proc_access.hpp"
+#include "posix/eintr.hpp"
 
 namespace taskport {
 namespace {
@@ -99,7 +100,8 @@ void pread_request(const Task::Impl& t, int fd, ReadRequest& r) {
   auto* out = static_cast<unsigned char*>(r.buffer);
   while (r.bytes_read < r.size) {
     const std::uint64_t at = r.address + r.bytes_read;
-    const ssize_t n = ::pread(fd, out + r.bytes_read, r.size - r.bytes_read, static_cast<off_t>(at));
+    const ssize_t n = posix::retry_on_eintr(
+        [&] { return ::pread(fd, out + r.bytes_read, r.size - r.bytes_read, static_cast<off_t>(at)); });
     if (n > 0) {
       r.bytes_read += static_cast<size_t>(n);
     } else if (n == 0) {
@@ -108,7 +110,7 @@ void pread_request(const Task::Impl& t, int fd, ReadRequest& r) {
                                        "pread /proc/<pid>/mem " + range_text(r.address, r.size));
       }
       renewed = true;
-    } else if (errno != EINTR) {
+    } else {
       r.error = (errno == EIO) ? EFAULT : errno;
       return;
     }
@@ -171,7 +173,8 @@ size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
                         r.size - r.bytes_read});
       owner.push_back(i);
     }
-    const ssize_t n = ::process_vm_readv(t.pid, local.data(), local.size(), remote.data(), remote.size(), 0);
+    const ssize_t n = posix::retry_on_eintr(
+        [&] { return ::process_vm_readv(t.pid, local.data(), local.size(), remote.data(), remote.size(), 0); });
     const int error = errno;
     // The pid named our task during the call only if the task has not been
     // reaped since: otherwise the bytes may be a stranger's.
@@ -196,7 +199,6 @@ size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
     }
     ReadRequest& first = requests[owner[0]];
     switch (n == 0 ? EFAULT : error) {
-      case EINTR: continue;
       case EPERM:
       case ENOSYS:
         switch_to_mem_fd(t, error, "process_vm_readv " + range_text(first.address, first.size));
@@ -340,7 +342,8 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
   size_t done = 0;
   bool renewed = false;
   while (done < size) {
-    const ssize_t n = ::pwrite(fd, in + done, size - done, static_cast<off_t>(address + done));
+    const ssize_t n =
+        posix::retry_on_eintr([&] { return ::pwrite(fd, in + done, size - done, static_cast<off_t>(address + done)); });
     if (n > 0) {
       done += static_cast<size_t>(n);
     } else if (n == 0) {
@@ -352,7 +355,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
       std::string detail = range + ": not mapped in the task";
       if (done > 0) detail += " (the first " + std::to_string(done) + " bytes were written)";
       throw Error(EFAULT, Step::write_memory, t.program, detail);
-    } else if (errno != EINTR) {
+    } else {
       throw backend::access_error(t, errno, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
     }
   }

@@ -15,6 +15,7 @@
 #include "linux/proc_access.hpp"
 #include "linux/proc_maps.hpp"
 #include "linux/procmap_query.hpp"
+#include "posix/read_to_end.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
@@ -51,18 +52,10 @@ MapsFile open_maps(const Task::Impl& task) {
 // ESRCH, as the ioctl does.
 std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
   std::string text;
-  char buf[16384];
   // pread from offset 0: a handed-over descriptor's file position is shared
   // with every other user of it.
-  while (true) {
-    const ssize_t n = ::pread(maps_fd, buf, sizeof buf, static_cast<off_t>(text.size()));
-    if (n > 0) {
-      text.append(buf, static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      throw backend::access_error(task, errno, Step::read_regions, "read " + maps_path(task));
-    }
+  if (const int error = posix::pread_to_end(maps_fd, text); error != 0) {
+    throw backend::access_error(task, error, Step::read_regions, "read " + maps_path(task));
   }
   backend::MapsText parsed = backend::parse_proc_maps(text);
   if (parsed.malformed_lines != 0) {

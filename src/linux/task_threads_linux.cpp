@@ -14,6 +14,7 @@
 
 #include "linux/proc_access.hpp"
 #include "linux/proc_parse.hpp"
+#include "posix/read_to_end.hpp"
 
 namespace taskport {
 namespace {
@@ -26,7 +27,7 @@ struct DirCloser {
 int read_small_file(int dir, const char* name, std::string& out) {
   UniqueFd fd(::openat(dir, name, O_RDONLY | O_CLOEXEC));
   if (!fd) return errno;
-  return backend::read_all(fd.get(), out);
+  return posix::read_to_end(fd.get(), out);
 }
 
 // A thread that ended between the directory listing and the read of its

@@ -28,6 +28,7 @@
 #include "common/never_destroyed.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
+#include "posix/eintr.hpp"
 
 namespace taskport::backend {
 namespace {
@@ -206,8 +207,8 @@ bool wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
   auto nap = std::chrono::microseconds(5);
   while (true) {
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL) != 0) {
-      if (errno == EINTR) continue;
+    if (posix::retry_on_eintr(
+            [&] { return ::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL); }) != 0) {
       // Only /proc decides that a thread is gone: waitid's ECHILD alone has
       // been seen here for a thread that was attached and alive.
       if (thread_exited(task, tid)) return false;

@@ -7,11 +7,11 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "common/backend.hpp"
 #include "macos/reaper.hpp"
 #include "macos/wait_status.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/child.hpp"
 #include "taskport/error.hpp"
 
@@ -45,28 +45,21 @@ void Child::dispose() noexcept {
 std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
   if (status_) return status_;
   using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + std::max(timeout, std::chrono::nanoseconds(0));
-  while (true) {
-    // poll(2) on the kqueue does not consume its event (kevent would), so
-    // exit_fd() stays readable for the caller's own event loop. Its
-    // millisecond timeout is rounded up: never return before the deadline.
-    const auto left = std::max(deadline - clock::now(), clock::duration(0));
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-    pollfd p{handle_.get(), POLLIN, 0};
-    // Not retry_on_eintr: after EINTR the time left is computed again.
-    const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(ms, 1000LL * 60 * 60 * 24)));
-    if (rc < 0 && errno != EINTR) throw Error(errno, Step::poll, program_);
-    if (rc > 0) {
-      // NOTE_EXIT fired: the child is exiting or a zombie, so this blocking
-      // reap returns as soon as the kernel has finished the exit. (Not
-      // wait(): that would close stdin_pipe().)
-      const backend::Reaped r = backend::reap_when_exited(pid_);
-      if (!r.status) throw Error(r.error, Step::wait, program_);
-      status_ = r.status;
-      return status_;
-    }
-    if (rc == 0 && clock::now() >= deadline) return std::nullopt;
-  }
+  const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                           std::max(timeout, std::chrono::nanoseconds(0)));
+  // poll(2) on the kqueue does not consume its event (kevent would), so
+  // exit_fd() stays readable for the caller's own event loop.
+  pollfd p{handle_.get(), POLLIN, 0};
+  const int rc = posix::poll_until(&p, 1, deadline);
+  if (rc < 0) throw Error(errno, Step::poll, program_);
+  if (rc == 0) return std::nullopt;
+  // NOTE_EXIT fired: the child is exiting or a zombie, so this blocking reap
+  // returns as soon as the kernel has finished the exit. (Not wait(): that
+  // would close stdin_pipe().)
+  const backend::Reaped r = backend::reap_when_exited(pid_);
+  if (!r.status) throw Error(r.error, Step::wait, program_);
+  status_ = r.status;
+  return status_;
 }
 
 void Child::signal(int sig) {

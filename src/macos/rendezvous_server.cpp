@@ -15,6 +15,7 @@
 
 #include "macos/mach_error.hpp"
 #include "macos/rendezvous_protocol.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport::backend::rendezvous {
@@ -35,14 +36,7 @@ std::string unique_name() {
 }
 
 // True once the exit watch fired (non-consuming: poll, not kevent).
-bool exited(int exit_fd) {
-  pollfd p{exit_fd, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
-}
+bool exited(int exit_fd) { return posix::poll_now(exit_fd) > 0; }
 
 struct Verdict {
   bool from_child = false;  // the kernel says the expected process sent it
