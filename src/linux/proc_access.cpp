@@ -12,23 +12,12 @@
 #include <cstring>
 #include <optional>
 
+#include "linux/proc_parse.hpp"
 #include "posix/eintr.hpp"
 #include "posix/read_to_end.hpp"
 
 namespace taskport::backend {
 namespace {
-
-// The value after "Key:" in a /proc status-style file, if present.
-std::optional<std::string> status_field(const std::string& text, const char* key) {
-  const std::string k = std::string("\n") + key + ":";
-  size_t at = ("\n" + text).find(k);
-  if (at == std::string::npos) return std::nullopt;
-  at += k.size() - 1;  // position in `text` (the added "\n" shifts by one)
-  size_t end = text.find('\n', at);
-  std::string value = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  const size_t first = value.find_first_not_of(" \t");
-  return first == std::string::npos ? std::string() : value.substr(first);
-}
 
 // The pidfd's revents now, or 0 when nothing is pending or the poll fails.
 int pidfd_revents(int pidfd) { return std::max(posix::poll_now(pidfd), 0); }
@@ -42,10 +31,8 @@ std::string read_file(const char* path) {
 
 bool have_cap_sys_ptrace(const std::string& self_status) {
   constexpr int kCapSysPtrace = 19;
-  auto eff = status_field(self_status, "CapEff");
-  if (!eff) return false;
-  const unsigned long long caps = std::strtoull(eff->c_str(), nullptr, 16);
-  return (caps >> kCapSysPtrace) & 1ULL;
+  const auto eff = key_hex_value(self_status, "CapEff");
+  return eff && ((*eff >> kCapSysPtrace) & 1U) != 0;
 }
 
 // Why the kernel refused: the facts that decide ptrace access (uids,
@@ -61,9 +48,8 @@ std::string explain_refusal(const Task::Impl& task) {
   };
 
   const uid_t our_uid = ::geteuid();
-  std::optional<long> target_uid;
-  if (auto uids = status_field(target, "Uid")) target_uid = std::strtol(uids->c_str(), nullptr, 10);
-  if (target_uid && *target_uid != static_cast<long>(our_uid)) {
+  const auto target_uid = key_value(target, "Uid");  // the first of real, effective, saved, fs
+  if (target_uid && *target_uid != our_uid) {
     add("the task runs as uid " + std::to_string(*target_uid) + ", this process as uid " +
         std::to_string(our_uid));
   }
@@ -77,12 +63,12 @@ std::string explain_refusal(const Task::Impl& task) {
   }
   const bool cap = have_cap_sys_ptrace(self);
   if (!cap) add("this process lacks CAP_SYS_PTRACE");
-  if (auto seccomp = status_field(self, "Seccomp"); seccomp && *seccomp != "0") {
+  if (const auto seccomp = key_value(self, "Seccomp"); seccomp && *seccomp != 0) {
     add("a seccomp filter is active in this process (container runtimes often refuse process_vm_readv and "
         "ptrace)");
   }
-  const std::string yama = read_file("/proc/sys/kernel/yama/ptrace_scope");
-  if (!yama.empty() && yama[0] != '0') add("Yama ptrace_scope is " + yama.substr(0, 1));
+  const auto yama = parse_number(read_file("/proc/sys/kernel/yama/ptrace_scope"));
+  if (yama && *yama != 0) add("Yama ptrace_scope is " + std::to_string(*yama));
   if (why.empty()) why = "the kernel's ptrace access check refused";
   why +=
       " — to help: run as the task's user with the task dumpable, grant CAP_SYS_PTRACE (containers: "

@@ -17,11 +17,13 @@
 #include <vector>
 
 #include "common/command_access.hpp"
+#include "linux/proc_parse.hpp"
 #include "linux/rendezvous_wire.h"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/wait_status.hpp"
 #include "posix/eintr.hpp"
+#include "posix/read_to_end.hpp"
 #include "posix/socket_message.hpp"
 
 namespace taskport::backend::rendezvous {
@@ -59,17 +61,11 @@ struct Received {
 std::optional<pid_t> pidfd_target(int fd) {
   const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
   UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!f) return std::nullopt;
-  char buf[1024];
-  ssize_t n;
-  do {
-    n = ::read(f.get(), buf, sizeof buf - 1);
-  } while (n < 0 && errno == EINTR);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  const char* at = std::strstr(buf, "\nPid:");
-  if (at == nullptr) return std::nullopt;
-  return static_cast<pid_t>(std::strtol(at + 5, nullptr, 10));
+  std::string text;
+  if (!f || posix::read_to_end(f.get(), text) != 0) return std::nullopt;
+  const auto pid = key_signed_value(text, "Pid");
+  if (!pid) return std::nullopt;
+  return static_cast<pid_t>(*pid);
 }
 
 // A descriptor the child says is its /proc/<pid>/<name>: a procfs file of

@@ -20,7 +20,7 @@ Task::Impl::~Impl() {
   // with nobody left to resume it.
   if (!suspension) return;
   try {
-    backend::run_on_tracer([this] { backend::release(std::move(suspension)); });
+    backend::run_on_tracer([this] { backend::resume_all(std::move(suspension)); });
   } catch (...) {
     // The tracer thread could not be reached (no thread in a forked child):
     // the tracer of these threads is gone with it, which detaches them.
@@ -62,7 +62,7 @@ void Task::resume() {
   if (impl_->suspend_count == 0)
     throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
   if (impl_->suspend_count == 1) {
-    backend::run_on_tracer([this] { backend::release(std::move(impl_->suspension)); });
+    backend::run_on_tracer([this] { backend::resume_all(std::move(impl_->suspension)); });
   }
   --impl_->suspend_count;
 }

@@ -26,16 +26,17 @@ void run_on_tracer(const std::function<void()>& job);
 
 // On the tracer thread: stops every thread of the task (PTRACE_SEIZE +
 // PTRACE_INTERRUPT, repeated until a listing shows no thread left running).
-// On failure every thread attached so far is released before the throw.
+// On failure every thread stopped so far runs again before the throw.
 std::unique_ptr<Suspension> suspend_all(const Task::Impl& task);
 
 // Registers a suspension created elsewhere (start suspended) so the tracer
 // watches it for exited threads.
 void adopt(Suspension& s);
 
-// On the tracer thread: lets every thread run again, re-injecting intercepted
-// signals; reaps threads that exited meanwhile. Never throws.
-void release(std::unique_ptr<Suspension> s) noexcept;
+// On the tracer thread: lets every thread run again (PTRACE_DETACH),
+// re-injecting intercepted signals; reaps threads that exited meanwhile.
+// Never throws.
+void resume_all(std::unique_ptr<Suspension> s) noexcept;
 
 #if defined(__x86_64__) || defined(__aarch64__)
 // On the tracer thread: PTRACE_GETREGSET(NT_PRSTATUS) of a stopped thread.
