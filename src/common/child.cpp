@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: MIT
 // The platform-neutral part of Child (taskport/child.hpp): construction,
-// moves, destruction and waiting. Timed waits and signalling (and dispose(),
-// which the destructor calls) are per platform: child_linux.cpp,
-// child_macos.cpp; reaping itself is the backend's (common/backend.hpp).
+// moves, destruction, waiting and kill(). Signalling (and dispose(), which
+// the destructor calls) are per platform: child_linux.cpp, child_macos.cpp;
+// reaping itself is the backend's (common/backend.hpp).
 #include "taskport/child.hpp"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 
 #include <utility>
 
 #include "common/backend.hpp"
+#include "common/handover.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
@@ -65,6 +71,29 @@ std::optional<ExitStatus> Child::try_wait() {
   if (r.error != 0) throw Error(r.error, Step::wait, program_);
   status_ = r.status;
   return status_;
+}
+
+std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
+  if (status_) return status_;
+  // exit_fd() polls readable once the child has exited. poll(2) consumes
+  // nothing (on macOS kevent would consume the kqueue's event), so it stays
+  // readable for the caller's own event loop.
+  pollfd p{handle_.get(), POLLIN, 0};
+  const int rc = posix::poll_until(&p, 1, common::deadline_after(timeout));
+  if (rc < 0) throw Error(errno, Step::poll, program_);
+  if (rc == 0) return std::nullopt;
+  // The child has exited (macOS: NOTE_EXIT fires as the exit begins, and the
+  // reap returns as soon as the kernel has finished it). Not wait(): that
+  // would close stdin_pipe().
+  const backend::Reaped r = backend::reap_when_exited(*this);
+  if (!r.status) throw Error(r.error, Step::wait, program_);
+  status_ = r.status;
+  return status_;
+}
+
+void Child::kill() {
+  if (status_) return;
+  signal(SIGKILL);
 }
 
 }  // namespace taskport

@@ -71,11 +71,7 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   Child child = detail::ChildAccess::make(pid, std::move(watch), program);
   common::ChildGuard guard(child);
 
-  backend::rendezvous::Expectation expect;
-  expect.pid = pid;
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = true;
-  expect.name = program;
+  const common::Expectation expect = common::expect_from(child);
   // No deadline: the child sends before anything else, or dies (its end
   // then closes: end-of-file, or its pidfd polls readable).
   Task task = backend::rendezvous::make_task(backend::rendezvous::receive_handover(ours.get(), expect), pid,

@@ -166,14 +166,10 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
   if (auto impossible = preload_impossible(child.pid())) {
     throw Error(impossible->error, Step::accept_task, program, impossible->why);
   }
-  Expectation expect;
-  expect.pid = child.pid();
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = true;
+  Expectation expect = common::expect_from(child);
   expect.deadline =
       std::chrono::steady_clock::now() +
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(detail::CommandAccess::preload_timeout(cmd));
-  expect.name = program;
   expect.hint =
       "the preload library " + lib +
       " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "

@@ -39,8 +39,8 @@ constexpr size_t kMaxReceivedFds = 8;
 // How long a hang-up of the child's end may precede its exit (the kernel
 // closes a dying process's files before it becomes a zombie).
 constexpr std::chrono::milliseconds kExitGrace{250};
-// How many discarded messages an error quotes.
-constexpr size_t kMaxQuotedRejections = 3;
+// What the child sends, as errors call it.
+constexpr const char* kHandle = "task handle";
 
 enum class Verdict {
   accepted,     // from the expected process, well-formed
@@ -185,38 +185,6 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
   return r;
 }
 
-// "exit code 0" / "killed by SIGKILL" for our own child (without reaping
-// it), or "exited" when it is not ours to wait for.
-std::string how_it_ended(const Expectation& expect) {
-  if (expect.is_our_child) {
-    siginfo_t info{};
-    if (backend::waitid_pidfd(expect.exit_fd, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid != 0) {
-      return backend::to_exit_status(info).to_string();
-    }
-  }
-  return "exited";
-}
-
-std::string with_rejections(std::string detail, const std::vector<std::string>& rejected) {
-  if (rejected.empty()) return detail;
-  detail += "; discarded ";
-  for (size_t i = 0; i < rejected.size() && i < kMaxQuotedRejections; ++i) {
-    if (i > 0) detail += ", ";
-    detail += rejected[i];
-  }
-  if (rejected.size() > kMaxQuotedRejections) {
-    detail += " and " + std::to_string(rejected.size() - kMaxQuotedRejections) + " more";
-  }
-  detail += " (only the child itself may send its handle)";
-  return detail;
-}
-
-std::string with_hint(std::string detail, const Expectation& expect) {
-  if (!expect.hint.empty()) detail += ": " + expect.hint;
-  return detail;
-}
-
 // True if the process exits within kExitGrace (its pidfd turns readable).
 bool exits_soon(int exit_fd) {
   pollfd p{exit_fd, POLLIN, 0};
@@ -246,11 +214,8 @@ Handover receive_handover(int socket, const Expectation& expect) {
       switch (r->verdict) {
         case Verdict::accepted: return std::move(r->handover);
         case Verdict::foreign: rejected.push_back(std::move(r->reason)); break;
-        case Verdict::malformed:
-          throw Error(EPROTO, Step::accept_task, expect.name,
-                      with_rejections("the child sent " + r->reason, rejected));
-        case Verdict::child_error:
-          throw Error(r->error, Step::accept_task, expect.name, with_rejections(r->reason, rejected));
+        case Verdict::malformed: throw common::malformed_message(expect, r->reason, rejected);
+        case Verdict::child_error: throw common::accept_failed(expect, r->error, r->reason, rejected);
       }
     }
     return std::nullopt;
@@ -270,28 +235,16 @@ Handover receive_handover(int socket, const Expectation& expect) {
     if ((p[1].revents & POLLIN) != 0 || (hangup && exits_soon(expect.exit_fd))) {
       // What it sent was queued before it exited: one more drain sees it.
       if (auto h = drain()) return std::move(*h);
-      throw Error(
-          ESRCH, Step::accept_task, expect.name,
-          with_rejections(
-              with_hint("the child " + how_it_ended(expect) + " before sending its task handle", expect),
-              rejected));
+      throw common::exited_before_sending(expect, kHandle, rejected);
     }
     if (hangup) {
       // Every copy of the child's end is closed (end-of-file polls readable
       // too, so this is checked before POLLIN).
       if (auto h = drain()) return std::move(*h);
-      throw Error(
-          ECONNABORTED, Step::accept_task, expect.name,
-          with_rejections(with_hint("the child closed its end of the rendezvous without sending its task "
-                                    "handle",
-                                    expect),
-                          rejected));
+      throw common::closed_before_sending(expect, kHandle, rejected);
     }
     if ((p[0].revents & POLLIN) != 0) continue;
-    if (expect.deadline && clock::now() >= *expect.deadline) {
-      throw Error(ETIMEDOUT, Step::accept_task, expect.name,
-                  with_rejections(with_hint("no task handle from the child in time", expect), rejected));
-    }
+    if (expect.deadline && clock::now() >= *expect.deadline) throw common::nothing_in_time(expect, kHandle, rejected);
   }
 }
 

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 
+#include "common/handover.hpp"
 #include "taskport/command.hpp"
 #include "taskport/error.hpp"
 #include "taskport/task.hpp"
@@ -40,16 +41,8 @@ struct Handover {
 // Throws Error(errno, step, name).
 void make_socket_pair(UniqueFd& ours, UniqueFd& theirs, Step step, const std::string& name);
 
-// What to wait for and how to word failures.
-struct Expectation {
-  pid_t pid = -1;
-  int exit_fd = -1;  // a pidfd of the expected process: readable once it exits
-  // Our child: its exit status can be quoted (waitid WNOWAIT never reaps).
-  bool is_our_child = false;
-  std::optional<std::chrono::steady_clock::time_point> deadline;  // none: no limit
-  std::string name;                                               // the program, for Error
-  std::string hint;  // appended to "never sent" errors: what the child should have done
-};
+// What to wait for and how to word failures (the same on both backends).
+using common::Expectation;
 
 // Waits for the expected process's message on `socket`. Throws
 // Error(…, Step::accept_task, name):

@@ -52,16 +52,9 @@ Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
   backend::rendezvous::make_socket_pair(impl_->ours, impl_->theirs, Step::rendezvous, self());
 }
 
+// Where Impl is complete (move assignment: common/rendezvous.cpp).
 Rendezvous::~Rendezvous() { release(); }
 Rendezvous::Rendezvous(Rendezvous&&) noexcept = default;
-
-Rendezvous& Rendezvous::operator=(Rendezvous&& other) noexcept {
-  if (this != &other) {
-    release();
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
 
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
   Impl& impl = usable(impl_, "child_setup");
@@ -110,31 +103,21 @@ Task accept_from(Rendezvous::Impl& impl, const Expectation& expect) {
   return backend::rendezvous::make_task(std::move(handover), expect.pid, expect.name, /*mem_first=*/true);
 }
 
-std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
-  const auto now = std::chrono::steady_clock::now();
-  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                   std::max(timeout, std::chrono::nanoseconds::zero()));
-}
-
 constexpr const char* kHint = "the program must call taskport::send_task_to_spawner()";
 
 }  // namespace
 
 Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
   Impl& impl = usable(impl_, "accept");
-  Expectation expect;
-  expect.pid = child.pid();
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = true;
-  expect.deadline = deadline_after(timeout);
-  expect.name = child.program();
+  Expectation expect = common::expect_from(child);
+  expect.deadline = common::deadline_after(timeout);
   expect.hint = kHint;
   return accept_from(impl, expect);
 }
 
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   Impl& impl = usable(impl_, "accept");
-  const auto deadline = deadline_after(timeout);
+  const auto deadline = common::deadline_after(timeout);
   const std::string name = common::pid_program(pid);
   if (pid <= 0) throw Error(EINVAL, Step::accept_task, name, "not a process id");
   // Safe from pid reuse while the caller does not reap the child (contract).

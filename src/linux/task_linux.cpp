@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 
+#include "common/backend.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
@@ -13,6 +14,10 @@
 #include "taskport/error.hpp"
 
 namespace taskport {
+
+namespace backend {
+const std::string& program_of(const Task::Impl& task) noexcept { return task.program; }
+}  // namespace backend
 
 
 Task::Impl::~Impl() {

@@ -218,19 +218,6 @@ size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
   return count_complete(requests, count);
 }
 
-}  // namespace
-
-void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
-  ReadRequest r;
-  r.address = address;
-  r.buffer = buffer;
-  r.size = size;
-  read_requests(*impl_, &r, 1);
-  if (!r.ok()) throw common::read_error(r, impl_->program);
-}
-
-namespace {
-
 // The kernel pins and unpins each page of each remote iovec on its own, so
 // for many small reads the per-iovec work, not the system call, dominates:
 // requests that lie within one page are read as one span of that page into a

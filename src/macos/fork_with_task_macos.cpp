@@ -48,14 +48,10 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   UniqueFd watch = backend::watch_new_child(pid, program);
   Child child = detail::ChildAccess::make(pid, std::move(watch), program);
   common::ChildGuard guard(child);
-  backend::Expectation expect;
-  expect.pid = pid;
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = true;
+  common::Expectation expect = common::expect_from(child);
   expect.deadline = std::chrono::steady_clock::now() + kAcceptTimeout;
-  expect.name = program;
-  backend::rendezvous::Handoff handoff = backend::accept_handoff(server, expect);
-  Task task = backend::make_task(std::move(handoff.task), pid, program);
+  backend::rendezvous::Handoff handoff = backend::rendezvous::accept_handoff(server, expect);
+  Task task = backend::rendezvous::make_task(std::move(handoff.task), pid, program);
   guard.dismiss();
   return {std::move(child), std::move(task)};
 }

@@ -31,15 +31,9 @@ Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
   impl_->server.emplace(common::pid_program(::getpid()));
 }
 
+// Where Impl is complete (move assignment: common/rendezvous.cpp).
 Rendezvous::~Rendezvous() { release(); }
 Rendezvous::Rendezvous(Rendezvous&&) noexcept = default;
-Rendezvous& Rendezvous::operator=(Rendezvous&& other) noexcept {
-  if (this != &other) {
-    release();
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
 
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
   ChildSetup setup;
@@ -57,20 +51,18 @@ Command& Rendezvous::prepare(Command& cmd) const {
 
 namespace {
 
-Task accept_task(Rendezvous::Impl& impl, backend::Expectation& expect, std::chrono::nanoseconds timeout) {
+Task accept_task(Rendezvous::Impl& impl, backend::rendezvous::Expectation& expect, std::chrono::nanoseconds timeout) {
   if (impl.finished || !impl.server) {
     throw Error(EINVAL, Step::accept_task, expect.name,
                 "the rendezvous has already handed over a task or was released");
   }
-  expect.deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                             std::max(timeout, std::chrono::nanoseconds(0)));
-  backend::rendezvous::Handoff handoff = backend::accept_handoff(*impl.server, expect);
+  expect.deadline = common::deadline_after(timeout);
+  backend::rendezvous::Handoff handoff = backend::rendezvous::accept_handoff(*impl.server, expect);
   // The registration is no longer needed: nobody else may send now.
   impl.server.reset();
   impl.finished = true;
   impl.reply = std::move(handoff.reply);
-  Task task = backend::make_task(std::move(handoff.task), expect.pid, expect.name);
+  Task task = backend::rendezvous::make_task(std::move(handoff.task), expect.pid, expect.name);
   // at_once: a child that waits anyway (it asked with a reply right) goes on now.
   if (impl.start == Rendezvous::Start::at_once && impl.reply.valid()) backend::rendezvous::send_go(impl.reply);
   return task;
@@ -79,17 +71,13 @@ Task accept_task(Rendezvous::Impl& impl, backend::Expectation& expect, std::chro
 }  // namespace
 
 Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
-  backend::Expectation expect;
-  expect.pid = child.pid();
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = !child.status().has_value();
-  expect.name = child.program();
-  if (child.status()) throw Error(ESRCH, Step::accept_task, expect.name, "the child has already been reaped");
+  if (child.status()) throw Error(ESRCH, Step::accept_task, child.program(), "the child has already been reaped");
+  common::Expectation expect = common::expect_from(child);
   return accept_task(*impl_, expect, timeout);
 }
 
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
-  backend::Expectation expect;
+  backend::rendezvous::Expectation expect;
   expect.pid = pid;
   expect.name = common::pid_program(pid);
   UniqueFd watch = backend::watch_exit(pid);

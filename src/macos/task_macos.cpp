@@ -5,12 +5,17 @@
 #include <errno.h>
 #include <signal.h>
 
+#include "common/backend.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
+
+namespace backend {
+const std::string& program_of(const Task::Impl& task) noexcept { return task.program; }
+}  // namespace backend
 
 using backend::kern_error;
 

@@ -121,17 +121,6 @@ kern_return_t write_protected(const Task::Impl& t, std::uint64_t address, const 
 
 }  // namespace
 
-void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
-  ReadRequest r;
-  r.address = address;
-  r.buffer = buffer;
-  r.size = size;
-  read_request(*impl_, r);
-  // A request that did not complete failed with EFAULT (read_request throws
-  // every other error).
-  if (!r.ok()) throw common::read_error(r, impl_->program);
-}
-
 std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {
   std::size_t complete = 0;
   for (std::size_t i = 0; i < count; ++i) {
