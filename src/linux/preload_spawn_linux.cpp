@@ -178,7 +178,7 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
   // The child waits in the initializer: suspend it there, then let it go —
   // it stays stopped until the Task's resume().
   if (suspended) task.suspend();
-  release_child(ours.get());
+  let_child_go(ours.get());
   guard.dismiss();
   return {std::move(child), std::move(task)};
 }

@@ -265,7 +265,7 @@ int free_child_fd(const Command& cmd, int preferred) {
   return fd;
 }
 
-void release_child(int socket) noexcept {
+void let_child_go(int socket) noexcept {
   if (socket >= 0) ::shutdown(socket, SHUT_RDWR);
 }
 

@@ -34,7 +34,7 @@ struct Handover {
   UniqueFd pidfd;      // names the expected pid
   UniqueFd mem;        // /proc/<pid>/mem, or invalid if the child could not open it
   UniqueFd maps;       // /proc/<pid>/maps, or invalid
-  bool waits = false;  // the child waits for the release (shutdown of our end)
+  bool waits = false;  // the child waits until let go (shutdown of our end)
 };
 
 // A SOCK_SEQPACKET pair, both ends close-on-exec; `ours` has SO_PASSCRED.
@@ -66,6 +66,6 @@ int free_child_fd(const Command& cmd, int preferred);
 
 // Lets a waiting child run on: shutdown(SHUT_RDWR) of our end, which its
 // recv sees as end-of-file even if other copies of either end exist.
-void release_child(int socket) noexcept;
+void let_child_go(int socket) noexcept;
 
 }  // namespace taskport::backend::rendezvous

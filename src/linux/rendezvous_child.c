@@ -61,8 +61,8 @@ static void open_memory_files(int* mem, int32_t* mem_error, int* maps, int32_t* 
 }
 
 /* Blocks until the spawner shuts its end down (recv returns 0) or the
- * socket breaks. Stray data is ignored: only the shutdown releases us. */
-static void wait_for_release(int fd) {
+ * socket breaks. Stray data is ignored: only the shutdown lets us go. */
+static void wait_until_let_go(int fd) {
   char byte;
   for (;;) {
     const long n = syscall(SYS_recvfrom, fd, &byte, 1L, 0L, (void*)0, (void*)0);
@@ -142,7 +142,7 @@ int tp_rdv_send(int fd, unsigned flags) {
   while (nfds > 0) sys_close(fds[--nfds]);
 
   if (result == 0 && !(hello.flags & TP_RDV_HAS_PIDFD)) result = hello.pidfd_error;
-  if (result == 0 && (flags & TP_RDV_SEND_WAIT)) wait_for_release(fd);
+  if (result == 0 && (flags & TP_RDV_SEND_WAIT)) wait_until_let_go(fd);
   return result;
 }
 

@@ -19,10 +19,10 @@ namespace taskport {
 using backend::rendezvous::Expectation;
 
 struct Rendezvous::Impl {
-  UniqueFd ours;    // SO_PASSCRED; kept until the child is released
+  UniqueFd ours;    // SO_PASSCRED; kept until the child is let go
   UniqueFd theirs;  // the child's end: open until the child has been spawned
   Start start = Start::at_once;
-  bool done = false;  // accepted or released
+  bool done = false;  // accepted, or let go
 };
 
 namespace {
@@ -35,14 +35,14 @@ Rendezvous::Impl& usable(const std::unique_ptr<Rendezvous::Impl>& impl, const ch
   if (!impl) throw Error(EINVAL, Step::rendezvous, self(), std::string(what) + " on a moved-from Rendezvous");
   if (impl->done) {
     throw Error(EINVAL, Step::rendezvous, self(),
-                std::string(what) + " after the rendezvous was accepted or released");
+                std::string(what) + " after the rendezvous was accepted or ended");
   }
   return *impl;
 }
 
 void add_env(Rendezvous::ChildSetup& setup, Rendezvous::Start start, int child_fd) {
   setup.env.emplace_back(TP_RDV_ENV_FD, std::to_string(child_fd));
-  if (start == Rendezvous::Start::on_release) setup.env.emplace_back(TP_RDV_ENV_WAIT, "1");
+  if (start == Rendezvous::Start::when_let_go) setup.env.emplace_back(TP_RDV_ENV_WAIT, "1");
 }
 
 }  // namespace
@@ -53,7 +53,7 @@ Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
 }
 
 // Where Impl is complete (move assignment: common/rendezvous.cpp).
-Rendezvous::~Rendezvous() { release(); }
+Rendezvous::~Rendezvous() { let_go(); }
 Rendezvous::Rendezvous(Rendezvous&&) noexcept = default;
 
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
@@ -97,7 +97,7 @@ Task accept_from(Rendezvous::Impl& impl, const Expectation& expect) {
   }
   impl.done = true;
   if (impl.start == Rendezvous::Start::at_once) {
-    backend::rendezvous::release_child(impl.ours.get());
+    backend::rendezvous::let_child_go(impl.ours.get());
     impl.ours.reset();
   }
   return backend::rendezvous::make_task(std::move(handover), expect.pid, expect.name, /*mem_first=*/true);
@@ -133,10 +133,10 @@ Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   return accept_from(impl, expect);
 }
 
-void Rendezvous::release() noexcept {
+void Rendezvous::let_go() noexcept {
   if (!impl_) return;
   impl_->done = true;
-  backend::rendezvous::release_child(impl_->ours.get());
+  backend::rendezvous::let_child_go(impl_->ours.get());
   impl_->ours.reset();
   impl_->theirs.reset();
 }
@@ -164,8 +164,8 @@ bool send_task_to_spawner() {
   return true;
 }
 
-int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_for_release) noexcept {
-  return tp_rdv_send(rendezvous_fd, wait_for_release ? TP_RDV_SEND_WAIT : 0u);
+int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_until_let_go) noexcept {
+  return tp_rdv_send(rendezvous_fd, wait_until_let_go ? TP_RDV_SEND_WAIT : 0u);
 }
 
 }  // namespace taskport

@@ -12,7 +12,7 @@
 // mach_port_deallocate on a name holding send+receive would drop only the
 // send right and leak the receive right (the seed crate's leak).
 // (apple-oss-distributions/xnu, osfmk/ipc/ipc_right.c: ipc_right_dealloc
-// releases a send, send-once or dead-name reference only;
+// drops a send, send-once or dead-name reference only;
 // ipc_right_delta(MACH_PORT_RIGHT_RECEIVE, -1) destroys the port.)
 #pragma once
 

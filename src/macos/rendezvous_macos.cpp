@@ -21,9 +21,9 @@ namespace taskport {
 
 struct Rendezvous::Impl {
   Start start = Start::at_once;
-  std::optional<backend::rendezvous::Server> server;  // until accepted or released
-  backend::SendOnceRight reply;                       // a waiting child's release
-  bool finished = false;                            // accepted or released
+  std::optional<backend::rendezvous::Server> server;  // until accepted or ended
+  backend::SendOnceRight reply;                       // where a waiting child is told to go on
+  bool finished = false;                            // accepted, or let go
 };
 
 Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
@@ -32,7 +32,7 @@ Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
 }
 
 // Where Impl is complete (move assignment: common/rendezvous.cpp).
-Rendezvous::~Rendezvous() { release(); }
+Rendezvous::~Rendezvous() { let_go(); }
 Rendezvous::Rendezvous(Rendezvous&&) noexcept = default;
 
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
@@ -40,7 +40,7 @@ Rendezvous::ChildSetup Rendezvous::child_setup() const {
   if (!impl_ || !impl_->server)
     throw Error(EINVAL, Step::rendezvous, common::pid_program(::getpid()), "the rendezvous has ended");
   setup.env.emplace_back(backend::rendezvous::kNameVariable, impl_->server->name());
-  if (impl_->start == Start::on_release) setup.env.emplace_back(backend::rendezvous::kWaitVariable, "1");
+  if (impl_->start == Start::when_let_go) setup.env.emplace_back(backend::rendezvous::kWaitVariable, "1");
   return setup;
 }
 
@@ -54,7 +54,7 @@ namespace {
 Task accept_task(Rendezvous::Impl& impl, backend::rendezvous::Expectation& expect, std::chrono::nanoseconds timeout) {
   if (impl.finished || !impl.server) {
     throw Error(EINVAL, Step::accept_task, expect.name,
-                "the rendezvous has already handed over a task or was released");
+                "the rendezvous has already handed over a task or was ended");
   }
   expect.deadline = common::deadline_after(timeout);
   backend::rendezvous::Handoff handoff = backend::rendezvous::accept_handoff(*impl.server, expect);
@@ -86,7 +86,7 @@ Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   return accept_task(*impl_, expect, timeout);
 }
 
-void Rendezvous::release() noexcept {
+void Rendezvous::let_go() noexcept {
   if (!impl_) return;
   // A waiting child that was accepted gets go; one whose message is still
   // queued is woken by the send-once notification when the port (and the
@@ -106,7 +106,7 @@ bool send_task_to_spawner() {
     case ChildStep::look_up: what = "bootstrap_look_up of the spawner's port (has it gone?)"; break;
     case ChildStep::reply_port: what = "mach_port_allocate"; break;
     case ChildStep::send: what = "mach_msg send of the task port"; break;
-    case ChildStep::await_go: what = "mach_msg receive of the spawner's release"; break;
+    case ChildStep::await_go: what = "mach_msg receive of the spawner's go"; break;
     case ChildStep::done: break;
   }
   throw Error(backend::errno_from_kern(outcome.kr), Step::send_task, common::pid_program(::getpid()),

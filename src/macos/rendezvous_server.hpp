@@ -64,7 +64,7 @@ class Server {
 };
 
 // Sends "go" on the child's reply right (consuming it). Returns the
-// mach_msg result; on failure the right is released, which also wakes the
+// mach_msg result; on failure the right is destroyed, which also wakes the
 // child (send-once notification).
 kern_return_t send_go(SendOnceRight& reply) noexcept;
 

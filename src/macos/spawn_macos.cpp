@@ -102,9 +102,9 @@ std::pair<Child, Task> Command::spawn_with_task() const {
             "taskport, set TASKPORT_PRELOAD_LIBRARY, or call taskport::set_preload_library)");
   }
   // With start_suspended the child waits in the preload's constructor,
-  // before main, until we have suspended it and released it.
+  // before main, until we have suspended it and let it go.
   const bool suspended = detail::CommandAccess::start_suspended(*this);
-  Rendezvous rendezvous(suspended ? Rendezvous::Start::on_release : Rendezvous::Start::at_once);
+  Rendezvous rendezvous(suspended ? Rendezvous::Start::when_let_go : Rendezvous::Start::at_once);
   std::vector<std::pair<std::string, std::string>> extra = rendezvous.child_setup().env;
   extra.emplace_back("DYLD_INSERT_LIBRARIES", insert_libraries(*this, preload));
 
@@ -120,7 +120,7 @@ std::pair<Child, Task> Command::spawn_with_task() const {
                                backend::preload_hint(launched.path, verdict.reason));
   if (suspended) {
     task.suspend();
-    rendezvous.release();  // it runs on only when the Task resumes it
+    rendezvous.let_go();  // it runs on only when the Task resumes it
   }
   guard.dismiss();
   return {std::move(child), std::move(task)};

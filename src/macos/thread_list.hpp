@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The threads of a task as task_threads() returns them, owned: every thread
-// port and the out-of-line array itself are released on every path.
+// port and the out-of-line array itself are deallocated on every path.
 #pragma once
 
 #include <mach/mach.h>
