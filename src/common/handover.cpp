@@ -61,7 +61,8 @@ Expectation expect_from(const Child& child) {
 
 std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
   using clock = std::chrono::steady_clock;
-  return clock::now() + std::chrono::duration_cast<clock::duration>(std::max(timeout, std::chrono::nanoseconds(0)));
+  return clock::now() +
+         std::chrono::duration_cast<clock::duration>(std::max(timeout, std::chrono::nanoseconds(0)));
 }
 
 Error exited_before_sending(const Expectation& expect, const char* handle,
@@ -74,17 +75,19 @@ Error exited_before_sending(const Expectation& expect, const char* handle,
 
 Error closed_before_sending(const Expectation& expect, const char* handle,
                             const std::vector<std::string>& rejected) {
-  return Error(ECONNABORTED, Step::accept_task, expect.name,
-               with_rejections(
-                   with_hint(std::string("the child closed its end of the rendezvous without sending its ") +
-                                 handle,
-                             expect),
-                   rejected));
+  return Error(
+      ECONNABORTED, Step::accept_task, expect.name,
+      with_rejections(
+          with_hint(std::string("the child closed its end of the rendezvous without sending its ") + handle,
+                    expect),
+          rejected));
 }
 
-Error nothing_in_time(const Expectation& expect, const char* handle, const std::vector<std::string>& rejected) {
-  return Error(ETIMEDOUT, Step::accept_task, expect.name,
-               with_rejections(with_hint(std::string("no ") + handle + " from the child in time", expect), rejected));
+Error nothing_in_time(const Expectation& expect, const char* handle,
+                      const std::vector<std::string>& rejected) {
+  return Error(
+      ETIMEDOUT, Step::accept_task, expect.name,
+      with_rejections(with_hint(std::string("no ") + handle + " from the child in time", expect), rejected));
 }
 
 Error malformed_message(const Expectation& expect, const std::string& what,

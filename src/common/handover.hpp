@@ -40,11 +40,14 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds ti
 // are quoted). `handle` is what the child sends, as the errors call it:
 // "task handle" (Linux) or "task port" (macOS).
 //   ESRCH:        the process exited before sending (how, if it is our child);
-Error exited_before_sending(const Expectation& expect, const char* handle, const std::vector<std::string>& rejected);
+Error exited_before_sending(const Expectation& expect, const char* handle,
+                            const std::vector<std::string>& rejected);
 //   ECONNABORTED: every copy of the child's end was closed without a message;
-Error closed_before_sending(const Expectation& expect, const char* handle, const std::vector<std::string>& rejected);
+Error closed_before_sending(const Expectation& expect, const char* handle,
+                            const std::vector<std::string>& rejected);
 //   ETIMEDOUT:    nothing from the process before the deadline;
-Error nothing_in_time(const Expectation& expect, const char* handle, const std::vector<std::string>& rejected);
+Error nothing_in_time(const Expectation& expect, const char* handle,
+                      const std::vector<std::string>& rejected);
 //   EPROTO:       the process itself sent something malformed (`what` it was);
 Error malformed_message(const Expectation& expect, const std::string& what,
                         const std::vector<std::string>& rejected);

@@ -15,7 +15,8 @@ void validate_command(const Command& cmd, bool with_task) {
                 "start_suspended needs spawn_with_task(): nothing could resume it");
   }
   if (detail::CommandAccess::task_via_preload(cmd)) {
-    throw Error(EINVAL, Step::validate_command, cmd.get_program(), "task_via_preload needs spawn_with_task()");
+    throw Error(EINVAL, Step::validate_command, cmd.get_program(),
+                "task_via_preload needs spawn_with_task()");
   }
 }
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "linux/preload_spawn.hpp"
 #include "common/child_guard.hpp"
 #include "common/command_access.hpp"
+#include "linux/preload_spawn.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_wire.h"
 #include "posix/eintr.hpp"
@@ -168,12 +168,11 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
   }
   Expectation expect = common::expect_from(child);
   expect.deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(detail::CommandAccess::preload_timeout(cmd));
-  expect.hint =
-      "the preload library " + lib +
-      " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "
-      "loader does)";
+      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             detail::CommandAccess::preload_timeout(cmd));
+  expect.hint = "the preload library " + lib +
+                " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "
+                "loader does)";
   Task task = make_task(receive_handover(ours.get(), expect), child.pid(), program, /*mem_first=*/true);
   // The child waits in the initializer: suspend it there, then let it go —
   // it stays stopped until the Task's resume().

@@ -35,7 +35,7 @@ std::optional<std::uint64_t> take_hex(std::string_view& s) {
   std::uint64_t value = 0;
   for (; i < s.size(); ++i) {
     const char c = s[i];
-    const int digit = c >= '0' && c <= '9' ? c - '0'
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
                       : c >= 'a' && c <= 'f' ? c - 'a' + 10
                       : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                              : -1;

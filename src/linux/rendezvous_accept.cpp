@@ -84,26 +84,19 @@ bool is_proc_file(int fd, const char* name) {
   return path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// One message, if one is waiting. Returns nullopt when none is (EAGAIN) or
-// on end-of-file. Every descriptor received is owned by the result.
-std::optional<Received> receive_one(int socket, pid_t expected, const std::string& name) {
+// One datagram as it arrived: its data, what the kernel said about it, and
+// every descriptor it carried (owned here, so none can leak).
+struct Datagram {
   tp_rdv_hello hello{};
-  char extra;  // a longer datagram fills this and is truncated
-  struct iovec iov[2] = {{&hello, sizeof hello}, {&extra, 1}};
-  alignas(struct cmsghdr) char
-      control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds) + CMSG_SPACE(sizeof(struct ucred))];
-  struct msghdr msg = posix::message_header(iov, 2, control, sizeof control);
-  const ssize_t n = posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
-    throw Error(errno, Step::accept_task, name, "recvmsg on the rendezvous socket");
-  }
-  if (n == 0 && msg.msg_controllen == 0) return std::nullopt;  // end-of-file
-
-  // Take ownership of every descriptor first: nothing below may leak one.
+  ssize_t size = 0;
+  int flags = 0;  // msg_flags: MSG_TRUNC, MSG_CTRUNC
   std::vector<UniqueFd> fds;
-  fds.reserve(kMaxReceivedFds);  // what the control buffer can carry: no throw while taking them
-  std::optional<struct ucred> creds;
+  std::optional<struct ucred> creds;  // SCM_CREDENTIALS: who sent it
+};
+
+// The descriptors and sender credentials of a received message.
+void take_control(struct msghdr& msg, Datagram& d) {
+  d.fds.reserve(kMaxReceivedFds);  // what the control buffer can carry: no throw while taking them
   for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
     if (cm->cmsg_level != SOL_SOCKET) continue;
     if (cm->cmsg_type == SCM_RIGHTS) {
@@ -111,64 +104,82 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
       for (size_t i = 0; i < count; ++i) {
         int fd;
         std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
-        fds.emplace_back(fd);
+        d.fds.emplace_back(fd);
       }
     } else if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
       struct ucred c;
       std::memcpy(&c, CMSG_DATA(cm), sizeof c);
-      creds = c;
+      d.creds = c;
     }
   }
+}
 
-  Received r;
-  if (!creds) {
-    r.reason = "a message without sender credentials";
-    return r;
+// One datagram, if one is waiting. Returns nullopt when none is (EAGAIN) or
+// on end-of-file.
+std::optional<Datagram> receive_datagram(int socket, const std::string& name) {
+  Datagram d;
+  char extra;  // a longer datagram fills this and is truncated
+  struct iovec iov[2] = {{&d.hello, sizeof d.hello}, {&extra, 1}};
+  alignas(struct cmsghdr) char
+      control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds) + CMSG_SPACE(sizeof(struct ucred))];
+  struct msghdr msg = posix::message_header(iov, 2, control, sizeof control);
+  d.size = posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
+  if (d.size < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+    throw Error(errno, Step::accept_task, name, "recvmsg on the rendezvous socket");
   }
-  if (creds->pid != expected) {
-    r.reason =
-        "a message from pid " + std::to_string(creds->pid) + " (uid " + std::to_string(creds->uid) + ")";
-    return r;
-  }
+  if (d.size == 0 && msg.msg_controllen == 0) return std::nullopt;  // end-of-file
+  d.flags = msg.msg_flags;
+  take_control(msg, d);
+  return d;
+}
 
-  // From the expected process: from here on, a defect is the child's.
-  r.verdict = Verdict::malformed;
-  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || n != static_cast<ssize_t>(sizeof hello)) {
-    r.reason = "a message of " + std::to_string(n) + " bytes" +
-               ((msg.msg_flags & MSG_CTRUNC) != 0 ? " with too many descriptors" : "") + "; expected " +
-               std::to_string(sizeof hello);
-    return r;
+// Why a datagram is not from the expected process, or nothing if it is
+// (only the kernel's credentials count).
+std::optional<std::string> foreign_sender(const Datagram& d, pid_t expected) {
+  if (!d.creds) return std::string("a message without sender credentials");
+  if (d.creds->pid == expected) return std::nullopt;
+  return "a message from pid " + std::to_string(d.creds->pid) + " (uid " + std::to_string(d.creds->uid) + ")";
+}
+
+// Why a datagram from the expected process is not a well-formed hello with
+// the descriptors it announces, or nothing if it is.
+std::optional<std::string> malformed_hello(const Datagram& d) {
+  const tp_rdv_hello& hello = d.hello;
+  if ((d.flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || d.size != static_cast<ssize_t>(sizeof hello)) {
+    return "a message of " + std::to_string(d.size) + " bytes" +
+           ((d.flags & MSG_CTRUNC) != 0 ? " with too many descriptors" : "") + "; expected " +
+           std::to_string(sizeof hello);
   }
   if (hello.magic != TP_RDV_MAGIC || hello.version != TP_RDV_VERSION) {
-    r.reason = "a message that is not a taskport rendezvous message of version " +
-               std::to_string(TP_RDV_VERSION) + " (magic " + std::to_string(hello.magic) + ", version " +
-               std::to_string(hello.version) + ")";
-    return r;
+    return "a message that is not a taskport rendezvous message of version " +
+           std::to_string(TP_RDV_VERSION) + " (magic " + std::to_string(hello.magic) + ", version " +
+           std::to_string(hello.version) + ")";
   }
-  const bool has_pidfd = (hello.flags & TP_RDV_HAS_PIDFD) != 0;
-  const bool has_mem = (hello.flags & TP_RDV_HAS_MEM) != 0;
-  const bool has_maps = (hello.flags & TP_RDV_HAS_MAPS) != 0;
-  const size_t announced = size_t{has_pidfd} + size_t{has_mem} + size_t{has_maps};
-  if (fds.size() != announced) {
-    r.reason = "a message announcing " + std::to_string(announced) + " descriptors with " +
-               std::to_string(fds.size());
-    return r;
+  const size_t announced = size_t{(hello.flags & TP_RDV_HAS_PIDFD) != 0} +
+                           size_t{(hello.flags & TP_RDV_HAS_MEM) != 0} +
+                           size_t{(hello.flags & TP_RDV_HAS_MAPS) != 0};
+  if (d.fds.size() != announced) {
+    return "a message announcing " + std::to_string(announced) + " descriptors with " +
+           std::to_string(d.fds.size());
   }
-  if (!has_pidfd) {
-    r.verdict = Verdict::child_error;
-    r.error = hello.pidfd_error != 0 ? hello.pidfd_error : EPROTO;
-    r.reason = "the child could not make a pidfd of itself (pidfd_open needs Linux 5.3)";
-    return r;
-  }
+  return std::nullopt;
+}
+
+// The handover of a well-formed hello that carries a pidfd, each descriptor
+// checked to be what the child says it is; or why one is not.
+Received check_descriptors(Datagram& d, pid_t expected) {
+  Received r;
+  r.verdict = Verdict::malformed;
   size_t next = 0;
-  UniqueFd pidfd = std::move(fds[next++]);
+  UniqueFd pidfd = std::move(d.fds[next++]);
   const auto target = pidfd_target(pidfd.get());
   if (!target || *target != expected) {
     r.reason = target ? "a pidfd naming pid " + std::to_string(*target) : "a descriptor that is not a pidfd";
     return r;
   }
-  UniqueFd mem = has_mem ? std::move(fds[next++]) : UniqueFd();
-  UniqueFd maps = has_maps ? std::move(fds[next++]) : UniqueFd();
+  UniqueFd mem = (d.hello.flags & TP_RDV_HAS_MEM) != 0 ? std::move(d.fds[next++]) : UniqueFd();
+  UniqueFd maps = (d.hello.flags & TP_RDV_HAS_MAPS) != 0 ? std::move(d.fds[next++]) : UniqueFd();
   if (mem && !is_proc_file(mem.get(), "mem")) {
     r.reason = "a memory descriptor that is not a /proc/<pid>/mem file";
     return r;
@@ -181,8 +192,34 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
   r.handover.pidfd = std::move(pidfd);
   r.handover.mem = std::move(mem);
   r.handover.maps = std::move(maps);
-  r.handover.waits = (hello.flags & TP_RDV_WAITS) != 0;
+  r.handover.waits = (d.hello.flags & TP_RDV_WAITS) != 0;
   return r;
+}
+
+// One message, if one is waiting, judged. Returns nullopt when none is
+// (EAGAIN) or on end-of-file. Every descriptor received is owned by the
+// result or closed.
+std::optional<Received> receive_one(int socket, pid_t expected, const std::string& name) {
+  std::optional<Datagram> d = receive_datagram(socket, name);
+  if (!d) return std::nullopt;
+  Received r;
+  if (auto why = foreign_sender(*d, expected)) {
+    r.reason = std::move(*why);
+    return r;
+  }
+  // From the expected process: from here on, a defect is the child's.
+  r.verdict = Verdict::malformed;
+  if (auto why = malformed_hello(*d)) {
+    r.reason = std::move(*why);
+    return r;
+  }
+  if ((d->hello.flags & TP_RDV_HAS_PIDFD) == 0) {
+    r.verdict = Verdict::child_error;
+    r.error = d->hello.pidfd_error != 0 ? d->hello.pidfd_error : EPROTO;
+    r.reason = "the child could not make a pidfd of itself (pidfd_open needs Linux 5.3)";
+    return r;
+  }
+  return check_descriptors(*d, expected);
 }
 
 // True if the process exits within kExitGrace (its pidfd turns readable).
@@ -244,7 +281,8 @@ Handover receive_handover(int socket, const Expectation& expect) {
       throw common::closed_before_sending(expect, kHandle, rejected);
     }
     if ((p[0].revents & POLLIN) != 0) continue;
-    if (expect.deadline && clock::now() >= *expect.deadline) throw common::nothing_in_time(expect, kHandle, rejected);
+    if (expect.deadline && clock::now() >= *expect.deadline)
+      throw common::nothing_in_time(expect, kHandle, rejected);
   }
 }
 

@@ -20,9 +20,9 @@
 
 #include "common/child_access.hpp"
 #include "common/child_guard.hpp"
-#include "linux/child_exec.hpp"
 #include "common/command_access.hpp"
 #include "common/validate_command.hpp"
+#include "linux/child_exec.hpp"
 #include "linux/exec_plan.hpp"
 #include "linux/preload_spawn.hpp"
 #include "linux/sys.hpp"
@@ -127,7 +127,8 @@ UniqueFd receive_pidfd(int socket) {
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {&byte, 1};
   struct msghdr msg = posix::message_header(&iov, 1, control, sizeof control);
-  const ssize_t n = posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
+  const ssize_t n =
+      posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
   if (n != 1) return UniqueFd();
   struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
   if (cm == nullptr || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
@@ -172,7 +173,8 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
 
 // Reaps a child that failed before execve (it has exited or is exiting).
 std::optional<ExitStatus> reap_failed(const Cloned& c) {
-  return c.pidfd ? backend::reap_when_exited(c.pidfd.get()).status : backend::reap_pid_when_exited(c.pid).status;
+  return c.pidfd ? backend::reap_when_exited(c.pidfd.get()).status
+                 : backend::reap_pid_when_exited(c.pid).status;
 }
 
 // Start suspended, after a successful execve: the child was traced by this
@@ -245,7 +247,7 @@ UniqueFd duplicate_pidfd(int pidfd, const std::string& program) {
 // The child, and what spawn_with_task makes its Task of.
 struct Spawned {
   Child child;
-  UniqueFd task_pidfd;                               // with a Task
+  UniqueFd task_pidfd;                              // with a Task
   std::unique_ptr<backend::Suspension> suspension;  // start suspended: the post-exec stop
 };
 
@@ -294,7 +296,8 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
 Child Command::spawn() const { return std::move(spawn_linux(*this, false).child); }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
-  if (detail::CommandAccess::task_via_preload(*this)) return backend::rendezvous::spawn_with_task_via_preload(*this);
+  if (detail::CommandAccess::task_via_preload(*this))
+    return backend::rendezvous::spawn_with_task_via_preload(*this);
   Spawned s = spawn_linux(*this, true);
   auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.child.pid(), get_program());
   if (s.suspension) {

@@ -19,7 +19,6 @@ namespace backend {
 const std::string& program_of(const Task::Impl& task) noexcept { return task.program; }
 }  // namespace backend
 
-
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
   // with nobody left to resume it.
@@ -64,8 +63,7 @@ void Task::suspend() {
 
 void Task::resume() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0)
-    throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
+  if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
   if (impl_->suspend_count == 1) {
     backend::run_on_tracer([this] { backend::resume_all(std::move(impl_->suspension)); });
   }
@@ -81,8 +79,7 @@ int Task::suspend_count() const {
 Registers Task::registers(pid_t tid) const {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0 || !impl_->suspension) {
-    throw Error(EBUSY, Step::read_registers, impl_->program,
-                "the task must be suspended to read registers");
+    throw Error(EBUSY, Step::read_registers, impl_->program, "the task must be suspended to read registers");
   }
   Registers regs{};
   backend::run_on_tracer([&] { regs = backend::get_registers(*impl_->suspension, tid, impl_->program); });

@@ -208,8 +208,9 @@ Stop wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
   auto nap = std::chrono::microseconds(5);
   while (true) {
     siginfo_t info{};
-    if (posix::retry_on_eintr(
-            [&] { return ::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL); }) != 0) {
+    if (posix::retry_on_eintr([&] {
+          return ::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL);
+        }) != 0) {
       // Only /proc decides that a thread is gone: waitid's ECHILD alone has
       // been seen here for a thread that was attached and alive.
       if (thread_exited(task, tid)) return Stop::exited;
@@ -345,8 +346,7 @@ Registers get_registers(const Suspension& s, pid_t tid, const std::string& progr
   Registers regs{};
   iovec iov{&regs, sizeof regs};
   if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) {
-    throw Error(errno, Step::read_registers, program,
-                "PTRACE_GETREGSET thread " + std::to_string(tid));
+    throw Error(errno, Step::read_registers, program, "PTRACE_GETREGSET thread " + std::to_string(tid));
   }
   if (iov.iov_len != sizeof regs) {
     throw Error(EIO, Step::read_registers, program, "unexpected NT_PRSTATUS size");

@@ -42,7 +42,8 @@ Reaped reap_if_exited(int pidfd) noexcept { return reap_pidfd(pidfd, WNOHANG); }
 
 Reaped reap_pid_when_exited(pid_t pid) noexcept {
   siginfo_t info{};
-  const int rc = posix::retry_on_eintr([&] { return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED); });
+  const int rc =
+      posix::retry_on_eintr([&] { return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED); });
   return waited(rc, info);
 }
 

@@ -58,7 +58,8 @@ void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
   if (detail::CommandAccess::new_session(cmd)) flags |= POSIX_SPAWN_SETSID;
   if (detail::CommandAccess::process_group(cmd)) {
     flags |= POSIX_SPAWN_SETPGROUP;
-    if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *detail::CommandAccess::process_group(cmd)); rc != 0) {
+    if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *detail::CommandAccess::process_group(cmd));
+        rc != 0) {
       throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setpgroup");
     }
   }
@@ -106,8 +107,7 @@ Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
   bool saw_eacces = false;
   for (const auto& candidate : plan.candidates) {
     pid_t pid = -1;
-    int rc =
-        ::posix_spawn(&pid, candidate.c_str(), sa.actions(), sa.attr(), plan.argv.data(), plan.envp);
+    int rc = ::posix_spawn(&pid, candidate.c_str(), sa.actions(), sa.attr(), plan.argv.data(), plan.envp);
     if (rc == ENOEXEC) {
       // execvp runs a file without a #! line with the shell.
       plan.sh_argv[1] = const_cast<char*>(candidate.c_str());
@@ -159,6 +159,29 @@ class SharedReport {
   ::_exit(127);
 }
 
+// In the forked child: execve of each candidate in turn, with execvp's
+// rules (a file without a #! line runs with /bin/sh; EACCES is reported only
+// if nothing else runs). Never returns.
+[[noreturn]] void exec_candidates(SpawnPlan& plan, ForkReport* report) noexcept {
+  report->step = Step::execve;
+  int error = ENOENT;
+  bool saw_eacces = false;
+  for (size_t i = 0; i < plan.candidates.size(); ++i) {
+    report->candidate = static_cast<int>(i);
+    const char* path = plan.candidates[i].c_str();
+    ::execve(path, plan.argv.data(), plan.envp);
+    error = errno;
+    if (error == ENOEXEC) {
+      plan.sh_argv[1] = const_cast<char*>(path);
+      ::execve("/bin/sh", plan.sh_argv.data(), plan.envp);
+      error = errno;
+    }
+    if (error == EACCES) saw_eacces = true;
+    if (error != EACCES && error != ENOENT && error != ENOTDIR) break;
+  }
+  fail_in_child(report, Step::execve, (error == ENOENT && saw_eacces) ? EACCES : error);
+}
+
 // The forked child: async-signal-safe calls only (the parent may have had
 // other threads, whose locks stay locked here). Never returns.
 [[noreturn]] void run_forked_child(const Command& cmd, SpawnPlan& plan, ForkReport* report,
@@ -202,23 +225,7 @@ class SharedReport {
   }
   report->step = Step::signal_mask;
   if (::sigprocmask(SIG_SETMASK, &mask, nullptr) != 0) fail(Step::signal_mask, errno);
-  report->step = Step::execve;
-  int error = ENOENT;
-  bool saw_eacces = false;
-  for (size_t i = 0; i < plan.candidates.size(); ++i) {
-    report->candidate = static_cast<int>(i);
-    const char* path = plan.candidates[i].c_str();
-    ::execve(path, plan.argv.data(), plan.envp);
-    error = errno;
-    if (error == ENOEXEC) {
-      plan.sh_argv[1] = const_cast<char*>(path);
-      ::execve("/bin/sh", plan.sh_argv.data(), plan.envp);
-      error = errno;
-    }
-    if (error == EACCES) saw_eacces = true;
-    if (error != EACCES && error != ENOENT && error != ENOTDIR) break;
-  }
-  fail_in_child(report, Step::execve, (error == ENOENT && saw_eacces) ? EACCES : error);
+  exec_candidates(plan, report);
 }
 
 class BlockedSignals {

@@ -23,7 +23,7 @@ struct Rendezvous::Impl {
   Start start = Start::at_once;
   std::optional<backend::rendezvous::Server> server;  // until accepted or ended
   backend::SendOnceRight reply;                       // where a waiting child is told to go on
-  bool finished = false;                            // accepted, or let go
+  bool finished = false;                              // accepted, or let go
 };
 
 Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
@@ -51,7 +51,8 @@ Command& Rendezvous::prepare(Command& cmd) const {
 
 namespace {
 
-Task accept_task(Rendezvous::Impl& impl, backend::rendezvous::Expectation& expect, std::chrono::nanoseconds timeout) {
+Task accept_task(Rendezvous::Impl& impl, backend::rendezvous::Expectation& expect,
+                 std::chrono::nanoseconds timeout) {
   if (impl.finished || !impl.server) {
     throw Error(EINVAL, Step::accept_task, expect.name,
                 "the rendezvous has already handed over a task or was ended");
@@ -64,14 +65,16 @@ Task accept_task(Rendezvous::Impl& impl, backend::rendezvous::Expectation& expec
   impl.reply = std::move(handoff.reply);
   Task task = backend::rendezvous::make_task(std::move(handoff.task), expect.pid, expect.name);
   // at_once: a child that waits anyway (it asked with a reply right) goes on now.
-  if (impl.start == Rendezvous::Start::at_once && impl.reply.valid()) backend::rendezvous::send_go(impl.reply);
+  if (impl.start == Rendezvous::Start::at_once && impl.reply.valid())
+    backend::rendezvous::send_go(impl.reply);
   return task;
 }
 
 }  // namespace
 
 Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
-  if (child.status()) throw Error(ESRCH, Step::accept_task, child.program(), "the child has already been reaped");
+  if (child.status())
+    throw Error(ESRCH, Step::accept_task, child.program(), "the child has already been reaped");
   common::Expectation expect = common::expect_from(child);
   return accept_task(*impl_, expect, timeout);
 }

@@ -22,9 +22,9 @@
 
 #include "common/child_access.hpp"
 #include "common/child_guard.hpp"
-#include "macos/dyld_policy.hpp"
 #include "common/command_access.hpp"
 #include "common/validate_command.hpp"
+#include "macos/dyld_policy.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/launch.hpp"
 #include "macos/rendezvous_protocol.hpp"
@@ -42,7 +42,7 @@ using backend::SpawnPlan;
 Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
   UniqueFd watch = backend::watch_new_child(pid, cmd.get_program());
   return detail::ChildAccess::make(pid, std::move(watch), cmd.get_program(), std::move(plan.parent_ends[0]),
-               std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
+                                   std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
 }
 
 // The child's DYLD_INSERT_LIBRARIES: the preload first, then whatever the

@@ -87,7 +87,9 @@ ExtmodInfo extmod_info(const Task& task) {
   mach_msg_type_number_t count = TASK_EXTMOD_INFO_COUNT;
   const kern_return_t kr =
       ::task_info(task.native_handle(), TASK_EXTMOD_INFO, reinterpret_cast<task_info_t>(&raw), &count);
-  if (kr != KERN_SUCCESS) throw kern_error(kr, Step::read_info, detail::TaskAccess::impl(task).program, "task_info(TASK_EXTMOD_INFO)");
+  if (kr != KERN_SUCCESS)
+    throw kern_error(kr, Step::read_info, detail::TaskAccess::impl(task).program,
+                     "task_info(TASK_EXTMOD_INFO)");
   ExtmodInfo info;
   for (std::size_t i = 0; i < info.task_uuid.size(); ++i) info.task_uuid[i] = raw.task_uuid[i];
   info.task_for_pid_count = raw.extmod_statistics.task_for_pid_count;

@@ -19,7 +19,6 @@ const std::string& program_of(const Task::Impl& task) noexcept { return task.pro
 
 using backend::kern_error;
 
-
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
   // with nobody left to resume it.
@@ -63,8 +62,7 @@ void Task::suspend() {
 
 void Task::resume() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0)
-    throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
+  if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
   const kern_return_t kr = ::task_resume(impl_->port.get());
   // A task that exited while suspended needs no resume: just count down.
   if (kr != KERN_SUCCESS && backend::errno_from_kern(kr) != ESRCH) {

@@ -26,10 +26,9 @@
 namespace taskport {
 namespace {
 
-using common::range_text;
 using backend::errno_from_kern;
 using backend::kern_error;
-
+using common::range_text;
 
 // The finest page size of any macOS task (x86_64 and Rosetta: 4 KiB; arm64:
 // 16 KiB, a multiple): stepping by it never skips a page boundary.
@@ -65,7 +64,8 @@ void read_request(const Task::Impl& t, ReadRequest& r) {
     return;
   }
   if (kr != KERN_SUCCESS && errno_from_kern(kr) != EFAULT) {
-    throw kern_error(kr, Step::read_memory, t.program, "mach_vm_read_overwrite", range_text(r.address, r.size));
+    throw kern_error(kr, Step::read_memory, t.program, "mach_vm_read_overwrite",
+                     range_text(r.address, r.size));
   }
   // All or nothing failed: find the readable prefix page by page.
   auto* out = static_cast<unsigned char*>(r.buffer);

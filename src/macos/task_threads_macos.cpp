@@ -106,8 +106,7 @@ std::vector<ThreadInfo> Task::threads() const {
 Registers Task::registers(pid_t tid) const {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0) {
-    throw Error(EBUSY, Step::read_registers, impl_->program,
-                "the task must be suspended to read registers");
+    throw Error(EBUSY, Step::read_registers, impl_->program, "the task must be suspended to read registers");
   }
   const backend::ThreadList list(impl_->port.get(), impl_->program, Step::read_registers);
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -118,7 +117,8 @@ Registers Task::registers(pid_t tid) const {
     mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
     const kern_return_t kr =
         ::thread_get_state(list[i], x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
-    if (kr != KERN_SUCCESS) throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
+    if (kr != KERN_SUCCESS)
+      throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
     // Mach's x86_THREAD_STATE64 has no orig_rax, ss, ds, es or segment
     // bases: those stay 0.
     regs.rax = state.__rax;
@@ -147,7 +147,8 @@ Registers Task::registers(pid_t tid) const {
     mach_msg_type_number_t count = ARM_THREAD_STATE64_COUNT;
     const kern_return_t kr =
         ::thread_get_state(list[i], ARM_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
-    if (kr != KERN_SUCCESS) throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
+    if (kr != KERN_SUCCESS)
+      throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
     for (int r = 0; r < 29; ++r) regs.x[r] = state.__x[r];
     // The accessors strip pointer authentication where the state is opaque
     // (arm64e); on arm64 they read the fields as they are.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "posix/command_env.hpp"
-#include "common/command_access.hpp"
 
 #include <algorithm>
 #include <cstdlib>
+
+#include "common/command_access.hpp"
 
 namespace taskport::posix {
 

@@ -56,8 +56,9 @@ inline int poll_until(pollfd* fds, nfds_t count,
     const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
     const int rc = ::ppoll(fds, count, deadline ? &ts : nullptr, nullptr);
 #else
-    const int rc = ::poll(fds, count,
-                          deadline ? static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count()) : -1);
+    const int rc =
+        ::poll(fds, count,
+               deadline ? static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count()) : -1);
 #endif
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0 && deadline && clock::now() < *deadline) continue;  // a slice of a longer wait

@@ -107,7 +107,8 @@ TEST(KeySignedValue, ReadsThePidOfAPidfdsFdinfo) {
 }
 
 TEST(KeyValue, ReadsTheTracerPidOfAStatusFile) {
-  const char* status = "Name:\tsleep\nState:\tt (tracing stop)\nTgid:\t7\nPid:\t7\nPPid:\t1\nTracerPid:\t42\n";
+  const char* status =
+      "Name:\tsleep\nState:\tt (tracing stop)\nTgid:\t7\nPid:\t7\nPPid:\t1\nTracerPid:\t42\n";
   EXPECT_EQ(key_value(status, "TracerPid"), 42u);
   EXPECT_EQ(key_value(status, "Pid"), 7u);  // not "TracerPid" nor "PPid"
 }
