@@ -21,9 +21,9 @@ namespace {
 
 using taskport_bench::Method;
 
-Method taskport_method(std::string name, taskport::Command cmd) {
+// `suspended`: cmd has start_suspended(), so each child is resumed before it is reaped.
+Method taskport_method(std::string name, taskport::Command cmd, bool suspended = false) {
   auto spawned = std::make_shared<std::optional<std::pair<taskport::Child, taskport::Task>>>();
-  const bool suspended = cmd.get_start_suspended();
   auto command = std::make_shared<const taskport::Command>(std::move(cmd));
   return Method{std::move(name),
                 [=] {
@@ -53,5 +53,5 @@ int main(int argc, char** argv) {
 
   return run_spawn_benchmarks(argc, argv,
                               {taskport_method("taskport", plain), taskport_method("taskport_hook", hook),
-                               taskport_method("taskport_suspended", suspended)});
+                               taskport_method("taskport_suspended", suspended, true)});
 }

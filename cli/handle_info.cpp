@@ -2,10 +2,13 @@
 #include "handle_info.hpp"
 
 #include <fstream>
+#include <sstream>
 
 #if defined(__APPLE__)
 #include <libproc.h>
 #include <mach/mach.h>
+#else
+#include "linux/proc_parse.hpp"
 #endif
 
 namespace taskport_cli {
@@ -29,37 +32,35 @@ HandleInfo describe(const taskport::Task& task) {
 
 namespace {
 
-// The kernel states which pid a pidfd names in /proc/self/fdinfo/<fd>
-// ("Pid:"; -1 once the process is reaped): an independent check that the
-// handle names the child.
-std::optional<long long> pidfd_pid(int fd) {
-  std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Pid:", 0) == 0) return std::stoll(line.substr(4));
-  }
-  return std::nullopt;
+// The whole of a small /proc file, or nothing.
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace
 
+// The text goes through the library's tested /proc parsers
+// (src/linux/proc_parse.hpp, compiled into the CLI: cli/CMakeLists.txt).
 HandleInfo describe(const taskport::Task& task) {
   HandleInfo info;
   info.kind = "pidfd";
   info.handle = task.native_handle();
-  info.handle_pid = pidfd_pid(task.native_handle());
-  const std::string proc = "/proc/" + std::to_string(task.pid());
-  std::ifstream stat(proc + "/stat");
-  std::string line;
-  if (std::getline(stat, line)) {
-    // The command name may contain spaces and parentheses: the state follows
-    // the last ')'.
-    const auto close = line.rfind(')');
-    if (close != std::string::npos && close + 2 < line.size()) info.state = line[close + 2];
+  // The kernel states which pid a pidfd names in /proc/self/fdinfo/<fd>
+  // ("Pid:"; -1 once the process is reaped): an independent check that the
+  // handle names the child.
+  if (auto fdinfo = read_file("/proc/self/fdinfo/" + std::to_string(task.native_handle()))) {
+    if (auto pid = taskport::backend::key_signed_value(*fdinfo, "Pid")) info.handle_pid = *pid;
   }
-  std::ifstream comm(proc + "/comm");
-  std::string name;
-  if (std::getline(comm, name)) info.name = name;
+  if (auto stat = read_file("/proc/" + std::to_string(task.pid()) + "/stat")) {
+    if (auto parsed = taskport::backend::parse_stat(*stat)) {
+      info.state = parsed->state;
+      info.name = parsed->comm;
+    }
+  }
   return info;
 }
 

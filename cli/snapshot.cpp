@@ -171,8 +171,9 @@ void print_snapshot(const Snapshot& s) {
   std::fflush(stdout);
 }
 
-JsonObject snapshot_json(const Snapshot& s) {
-  JsonObject o;
+namespace {
+
+void add_registers(JsonObject& o, const Snapshot& s) {
 #if defined(__x86_64__) || defined(__aarch64__)
   if (s.registers) {
     JsonObject r;
@@ -183,42 +184,54 @@ JsonObject snapshot_json(const Snapshot& s) {
   } else {
     o.null_field("registers");
   }
+#else
+  (void)o;
+  (void)s;
 #endif
-  if (s.memory) {
-    std::string bytes;
-    for (unsigned char b : s.memory->bytes) {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%02x", b);
-      bytes += buf;
-    }
-    JsonObject m;
-    m.field("address", hex(s.memory->address)).field("what", s.memory->what).field("bytes_hex", bytes);
-    o.field("memory", m);
-  } else {
+}
+
+void add_memory(JsonObject& o, const Snapshot& s) {
+  if (!s.memory) {
     o.null_field("memory");
+    return;
   }
-  if (s.info) {
-    const auto& i = *s.info;
-    JsonObject j;
-    opt_field(j, "virtual_size", i.virtual_size);
-    opt_field(j, "resident_size", i.resident_size);
-    opt_field(j, "resident_size_peak", i.resident_size_peak);
-    opt_field(j, "resident_anonymous", i.resident_anonymous);
-    opt_field(j, "resident_file", i.resident_file);
-    opt_field(j, "swapped", i.swapped);
-    opt_ns_field(j, "user_time_ns", i.user_time);
-    opt_ns_field(j, "system_time_ns", i.system_time);
-    opt_field(j, "thread_count", i.thread_count);
-    opt_field(j, "minor_faults", i.minor_faults);
-    opt_field(j, "major_faults", i.major_faults);
-    opt_field(j, "voluntary_switches", i.voluntary_switches);
-    opt_field(j, "involuntary_switches", i.involuntary_switches);
-    opt_field(j, "syscalls_read", i.syscalls_read);
-    opt_field(j, "syscalls_write", i.syscalls_write);
-    o.field("info", j);
-  } else {
+  std::string bytes;
+  for (unsigned char b : s.memory->bytes) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    bytes += buf;
+  }
+  JsonObject m;
+  m.field("address", hex(s.memory->address)).field("what", s.memory->what).field("bytes_hex", bytes);
+  o.field("memory", m);
+}
+
+void add_info(JsonObject& o, const Snapshot& s) {
+  if (!s.info) {
     o.null_field("info");
+    return;
   }
+  const auto& i = *s.info;
+  JsonObject j;
+  opt_field(j, "virtual_size", i.virtual_size);
+  opt_field(j, "resident_size", i.resident_size);
+  opt_field(j, "resident_size_peak", i.resident_size_peak);
+  opt_field(j, "resident_anonymous", i.resident_anonymous);
+  opt_field(j, "resident_file", i.resident_file);
+  opt_field(j, "swapped", i.swapped);
+  opt_ns_field(j, "user_time_ns", i.user_time);
+  opt_ns_field(j, "system_time_ns", i.system_time);
+  opt_field(j, "thread_count", i.thread_count);
+  opt_field(j, "minor_faults", i.minor_faults);
+  opt_field(j, "major_faults", i.major_faults);
+  opt_field(j, "voluntary_switches", i.voluntary_switches);
+  opt_field(j, "involuntary_switches", i.involuntary_switches);
+  opt_field(j, "syscalls_read", i.syscalls_read);
+  opt_field(j, "syscalls_write", i.syscalls_write);
+  o.field("info", j);
+}
+
+void add_threads(JsonObject& o, const Snapshot& s) {
   std::string threads = "[";
   for (const auto& t : s.threads) {
     JsonObject j;
@@ -230,6 +243,9 @@ JsonObject snapshot_json(const Snapshot& s) {
     threads += (threads.size() > 1 ? "," : "") + j.str();
   }
   o.raw_field("threads", threads + "]");
+}
+
+void add_regions(JsonObject& o, const Snapshot& s) {
   JsonObject regions;
   std::uint64_t total = 0;
   for (const auto& r : s.regions) total += r.size();
@@ -243,6 +259,17 @@ JsonObject snapshot_json(const Snapshot& s) {
   }
   regions.field("by_kind", by_kind);
   o.field("regions", regions);
+}
+
+}  // namespace
+
+JsonObject snapshot_json(const Snapshot& s) {
+  JsonObject o;
+  add_registers(o, s);
+  add_memory(o, s);
+  add_info(o, s);
+  add_threads(o, s);
+  add_regions(o, s);
   std::string errors = "[";
   for (const auto& e : s.errors) errors += (errors.size() > 1 ? "," : "") + json_quote(e);
   o.raw_field("errors", errors + "]");

@@ -18,9 +18,9 @@
 namespace {
 
 using taskport::Region;
-using taskport::linux_regions::kind_of;
-using taskport::linux_regions::parse_maps_line;
-using taskport::linux_regions::parse_proc_maps;
+using taskport::backend::kind_of;
+using taskport::backend::parse_maps_line;
+using taskport::backend::parse_proc_maps;
 
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "proc_maps_fuzz: %s\n", what);

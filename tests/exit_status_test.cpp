@@ -69,10 +69,13 @@ TEST(Error, WhatIncludesTheDetail) {
 }
 
 TEST(Step, EveryStepHasADistinctName) {
-  const Step all[] = {Step::resolve_program,
+  const Step all[] = {Step::validate_command,
+                      Step::resolve_program,
                       Step::create_pipe,
                       Step::open_null,
                       Step::allocate_stack,
+                      Step::allocate_report,
+                      Step::spawn_attributes,
                       Step::clone,
                       Step::receive_pidfd,
                       Step::signal_reset,

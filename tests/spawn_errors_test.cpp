@@ -38,11 +38,11 @@ void expect_clean_failure(const Command& cmd, int err, Step step) {
   const std::set<pid_t> kids_before = children_of_self();
 
   std::optional<Error> e = spawn_error(cmd);
-  ASSERT_TRUE(e.has_value()) << "spawn of " << cmd.program() << " did not fail";
+  ASSERT_TRUE(e.has_value()) << "spawn of " << cmd.get_program() << " did not fail";
   EXPECT_EQ(e->errno_value(), err) << e->what();
   EXPECT_EQ(e->step(), step) << "step " << taskport::to_string(e->step()) << ": " << e->what();
-  EXPECT_EQ(e->program(), cmd.program());
-  EXPECT_NE(std::string(e->what()).find(cmd.program()), std::string::npos)
+  EXPECT_EQ(e->program(), cmd.get_program());
+  EXPECT_NE(std::string(e->what()).find(cmd.get_program()), std::string::npos)
       << "what() should name the program: " << e->what();
 
   EXPECT_EQ(open_fds(), fds_before) << "descriptors leaked by the failed spawn";

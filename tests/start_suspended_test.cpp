@@ -156,6 +156,7 @@ TEST(StartSuspended, SpawnWithoutATaskRejectsItWithEinval) {
   auto e = spawn_error(suspended_toucher(dir / "started"));
   ASSERT_TRUE(e.has_value()) << "spawn() accepted start_suspended";
   EXPECT_EQ(e->errno_value(), EINVAL);
+  EXPECT_EQ(e->step(), Step::validate_command);
   EXPECT_FALSE(file_exists(dir / "started"));
   EXPECT_EQ(open_fds(), fds_before);
   for (pid_t kid : children_of_self())

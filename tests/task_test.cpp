@@ -145,6 +145,19 @@ TEST(TaskHandle, SignalAfterTheChildWasReapedThrowsEsrch) {
   }
 }
 
+TEST(TaskHandle, ErrorsAboutTheTaskNameTheProgramItWasSpawnedFrom) {
+  const Command cmd = probe({"--exit", "0"});
+  auto [child, task] = cmd.spawn_with_task();
+  child.kill_on_drop(true);
+  ASSERT_TRUE(wait_exit(child).success());
+  try {
+    task.signal(SIGTERM);
+    ADD_FAILURE() << "Task::signal reached a reaped process";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.program(), cmd.get_program());
+  }
+}
+
 // ---- lifetime --------------------------------------------------------------------------
 
 TEST(TaskHandle, TaskOutlivesAWaitedChild) {

@@ -29,7 +29,7 @@ struct Method {
   // the child AND knows that execve succeeded. This call is the timed region.
   // Throws on failure.
   std::function<void()> spawn;
-  // Releases what spawn() produced: reaps the child (and checks that it
+  // Disposes of what spawn() produced: reaps the child (and checks that it
   // exited 0) and closes its handle. Not timed.
   std::function<void()> reap;
 };

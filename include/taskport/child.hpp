@@ -14,6 +14,10 @@
 
 namespace taskport {
 
+namespace detail {
+struct ChildAccess;  // how the backends make a Child (not part of the API)
+}
+
 // A child started by Command::spawn or Command::spawn_with_task.
 //
 // Identity: on Linux, Child holds a pidfd taken from the clone itself, so
@@ -82,11 +86,12 @@ class TASKPORT_API Child {
   // The status once reaped.
   const std::optional<ExitStatus>& status() const noexcept { return status_; }
 
-  // Used by the platform spawn code; `handle` is what exit_fd() returns.
-  Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept;
-
  private:
-  void release() noexcept;
+  friend struct detail::ChildAccess;
+  // `handle` is what exit_fd() returns.
+  Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept;
+  // What the destructor and move assignment do (see "Destructor policy").
+  void dispose() noexcept;
 
   pid_t pid_ = -1;
   UniqueFd handle_;

@@ -19,15 +19,15 @@
 
 namespace taskport {
 
-// Runs in the child after clone and before execve, after stdio, extra fds,
-// session/group and working directory are set up and before the signal mask
-// is restored (all signals are blocked while it runs; every handler that was
-// not SIG_IGN is already SIG_DFL). Return 0 to continue, or an errno value to
-// abort the spawn: spawn then throws Error(errno, Step::pre_exec_hook).
+// Runs in the child after fork/clone and before execve, after stdio, extra
+// fds, session/group and working directory are set up, with every signal
+// blocked and every handler that was not SIG_IGN reset to SIG_DFL. Return 0
+// to continue, or an errno value to abort the spawn: spawn then throws
+// Error(errno, Step::pre_exec_hook).
 //
-// CONTRACT — the hook runs on a small private stack in a child that shares
-// the parent's memory (clone CLONE_VM|CLONE_VFORK) while the spawning thread
-// is suspended and the parent's other threads keep running:
+// CONTRACT — the child may share the parent's memory (Linux: clone with
+// CLONE_VM|CLONE_VFORK, on a small private stack) while the parent's other
+// threads keep running:
 //   * call only async-signal-safe functions (signal-safety(7)): no malloc,
 //     no new, no locks, no stdio, no std::string building, no logging;
 //   * do not throw: the child would die by SIGABRT, and spawn then reports
@@ -38,13 +38,19 @@ namespace taskport {
 //   * do not call fork/vfork/clone, exit (use _exit), or return by longjmp.
 using PreExecHook = std::function<int()>;
 
+namespace detail {
+struct CommandAccess;  // the backends' view of a Command (not part of the API)
+}
+
+// What to run and how, reusable for many spawns (as Rust's
+// std::process::Command). Every setter returns the Command for chaining.
 class TASKPORT_API Command {
  public:
   // `program` is a path (contains '/') or a name searched in PATH — the
-  // child's PATH if env() sets one, else the parent's, else "/bin:/usr/bin"
-  // — in the parent, with execvp semantics: EACCES candidates are skipped
-  // (reported if nothing else runs), a candidate that fails with ENOEXEC is
-  // run by /bin/sh.
+  // child's PATH if env() sets one, else the parent's, else execvp's default
+  // (Linux "/bin:/usr/bin", macOS "/usr/bin:/bin") — in the parent, with
+  // execvp semantics: EACCES candidates are skipped (reported if nothing else
+  // runs), a candidate that fails with ENOEXEC is run by /bin/sh.
   explicit Command(std::string program);
 
   Command& arg(std::string arg);
@@ -67,7 +73,9 @@ class TASKPORT_API Command {
 
   // Places the parent's descriptor `parent_fd` (borrowed; open until spawn
   // returns) at number `child_fd` in the child, without FD_CLOEXEC. Any
-  // child_fd is allowed, including 0-2 (overrides the Stdio for it).
+  // child_fd is allowed, including 0-2 (overrides the Stdio for it). A
+  // parent_fd that is not open fails the spawn before any child is created:
+  // Error(EBADF, Step::redirect_fds).
   Command& inherit_fd(int child_fd, int parent_fd);
 
   // setpgid(0, pgid) in the child; 0 makes a new group led by the child.
@@ -75,89 +83,83 @@ class TASKPORT_API Command {
   // setsid() in the child.
   Command& new_session(bool enable = true);
 
-  // The child stops before the first instruction of the new program; the
-  // Task from spawn_with_task() starts it with Task::resume() (any thread).
-  // The stop is the Task's first suspension (suspend_count() == 1), so
+  // The child stops before the program runs; the Task from
+  // spawn_with_task() starts it with Task::resume() (from any thread). The
+  // stop is the Task's first suspension (suspend_count() == 1), so
   // registers and memory of the untouched image can be read.
-  // Implementation (Linux): the clone is made on taskport's tracer thread
-  // with PTRACE_TRACEME before execve; every signal but SIGTRAP stays blocked
-  // until then (a traced child stops on any signal, which before execve would
-  // deadlock with the vfork wait); the post-exec SIGTRAP stop is kept by the
-  // tracer thread, and the last resume() restores the signal mask and
-  // detaches. While suspended, TracerPid in /proc/<pid>/status names that
-  // thread. Needs ptrace permission for the child (Yama scope 3 refuses).
-  // macOS: the program stops in the preload's initializer, before main
-  // (task_suspend), not before dyld runs.
-  // spawn() (without a Task) rejects this option with EINVAL.
+  //   Linux: stopped before the first instruction of the new program, traced
+  //          by a taskport thread (TracerPid in /proc/<pid>/status names it);
+  //          needs ptrace access to the child (Yama ptrace_scope 3 refuses).
+  //   macOS: stopped in the preload's initializer, before main
+  //          (task_suspend), not before dyld runs.
+  // spawn() (without a Task) rejects it: Error(EINVAL, Step::validate_command).
   Command& start_suspended(bool enable = true);
 
   // Adds a hook (see PreExecHook); hooks run in the order added.
   Command& pre_exec(PreExecHook hook);
 
-  // spawn_with_task() gets the Task from the program itself, after exec:
-  // a small library is injected (preload_library(); LD_PRELOAD on Linux,
-  // DYLD_INSERT_LIBRARIES on macOS) whose initializer, before main, sends
-  // the program's own handle through a Rendezvous (taskport/rendezvous.hpp),
-  // then removes every trace of itself from the environment (its
-  // LD_PRELOAD entry — other entries stay — and the rendezvous variables)
-  // and closes the rendezvous descriptor, so the program's children neither
-  // see nor inherit any of it. For programs that know nothing of taskport
-  // when ptrace access is not to be had (other uid after the program drops
-  // privileges, no CAP_SYS_PTRACE, Yama, seccomp): the Task reads and writes
-  // memory through the handle the program gave.
+  // spawn_with_task() gets the Task from the program itself, after exec: a
+  // small library (preload_library(); LD_PRELOAD on Linux,
+  // DYLD_INSERT_LIBRARIES on macOS) sends the program's own handle through
+  // a Rendezvous (taskport/rendezvous.hpp) before main, and leaves no trace
+  // the program's children could see or inherit (its entry in the variable
+  // — other entries stay —, the rendezvous variables, the rendezvous
+  // descriptor). For programs that know nothing of taskport when ptrace
+  // access is not to be had (other uid after the program drops privileges,
+  // no CAP_SYS_PTRACE, Yama, seccomp): the Task reads and writes memory
+  // through the handle the program gave.
   // Cannot work for statically linked programs, setuid/setgid programs
   // (secure execution ignores LD_PRELOAD) or programs of another
   // architecture: spawn_with_task() then reports ENOEXEC or EPERM at once
   // (Step::accept_task), else ETIMEDOUT after preload_timeout(); the child
   // is killed and reaped before the throw. ENOENT (Step::rendezvous) if the
   // library is not found.
-  // With start_suspended(): the program waits in the initializer, before
-  // main, while spawn_with_task() suspends it (Task::suspend: needs ptrace
-  // access, like start_suspended() alone); Task::resume() lets it run main.
-  // spawn() (without a Task) rejects this option with EINVAL.
+  // With start_suspended(): the program waits before main, suspended by
+  // spawn_with_task() (Task::suspend: needs ptrace access on Linux, like
+  // start_suspended() alone); Task::resume() lets it run main.
+  // spawn() (without a Task) rejects it: Error(EINVAL, Step::validate_command).
   Command& task_via_preload(bool enable = true);
   // How long spawn_with_task() waits for the handle (default 10 s).
   Command& preload_timeout(std::chrono::milliseconds timeout);
 
-  // Starts the program. Returns once execve in the child is past its point
-  // of no return (the old image is gone; like posix_spawn). The kernel may
-  // still be mapping the new program for a few microseconds: a Task that must
-  // see the complete, not-yet-running image uses start_suspended().
-  // Returns once execve has succeeded in the child;
-  // every failure before that (in the parent or in the child) is thrown as
-  // Error carrying errno, the Step and the program, and a failed child is
+  // Starts the program and returns once execve in the child is past its
+  // point of no return (the old image is gone; like posix_spawn). Every
+  // failure before that, in the parent or in the child, is thrown as Error
+  // carrying errno, the Step and the program; a child that was created is
   // reaped before the throw. The Command can be spawned again.
+  // On Linux the kernel may still be mapping the new program for a few
+  // microseconds after spawn returns: a Task that must see the complete,
+  // not-yet-running image uses start_suspended().
   Child spawn() const;
   // Like spawn(), and also returns the child's task handle.
   std::pair<Child, Task> spawn_with_task() const;
 
-  // Read back what was configured.
-  const std::string& program() const noexcept { return program_; }
-  const std::vector<std::string>& get_args() const noexcept { return args_; }
-
-  // What each configured piece is, for the platform spawn code.
+  // One edit of the environment, as env() and env_remove() made it.
   struct EnvEdit {
     std::string key;
-    std::optional<std::string> value;  // absent: remove
+    std::optional<std::string> value;  // absent: removed
   };
+  // One inherit_fd() placement.
   struct FdMapping {
     int child_fd;
     int parent_fd;
   };
-  const std::optional<std::string>& get_arg0() const noexcept { return arg0_; }
-  bool env_cleared() const noexcept { return env_clear_; }
-  const std::vector<EnvEdit>& env_edits() const noexcept { return env_edits_; }
+
+  // Read back what was configured (as Rust's Command::get_*).
+  // The program as given to the constructor.
+  const std::string& get_program() const noexcept { return program_; }
+  // The arguments after argv[0].
+  const std::vector<std::string>& get_args() const noexcept { return args_; }
+  // The environment edits in the order made (since the last env_clear()).
+  const std::vector<EnvEdit>& get_envs() const noexcept { return env_edits_; }
+  // True once env_clear() was called.
+  bool get_env_clear() const noexcept { return env_clear_; }
+  // The working directory set by current_dir(), if any.
   const std::optional<std::string>& get_current_dir() const noexcept { return cwd_; }
-  const Stdio& get_stdio(int n) const noexcept { return stdio_[n]; }
-  const std::vector<FdMapping>& fd_mappings() const noexcept { return fds_; }
-  std::optional<pid_t> get_process_group() const noexcept { return pgid_; }
-  bool get_new_session() const noexcept { return setsid_; }
-  bool get_start_suspended() const noexcept { return suspended_; }
-  const std::vector<PreExecHook>& hooks() const noexcept { return hooks_; }
-  bool get_task_via_preload() const noexcept { return via_preload_; }
-  std::chrono::milliseconds get_preload_timeout() const noexcept { return preload_timeout_; }
 
  private:
+  friend struct detail::CommandAccess;
+
   std::string program_;
   std::optional<std::string> arg0_;
   std::vector<std::string> args_;

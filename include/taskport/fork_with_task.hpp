@@ -49,8 +49,11 @@ namespace taskport {
 //   * The child copies the parent's page tables: the fork costs about
 //     6-7 ms per GiB of the parent's memory (spawn_with_task does not).
 //
-// Throws Error(errno, Step::fork) if fork fails, Error(…, Step::accept_task)
-// if the child dies before handing over its handle (it is reaped first).
+// Throws Error(errno, Step::rendezvous) if the handover channel cannot be
+// made, Error(errno, Step::fork) if fork fails (both name this process:
+// "pid <N>"), Error(…, Step::accept_task) if the child dies before handing
+// over its handle (it is killed and reaped first). The Child's program() and
+// the Task's errors name the child as "pid <N>".
 TASKPORT_API std::pair<Child, Task> fork_with_task(const std::function<int()>& fn);
 
 }  // namespace taskport

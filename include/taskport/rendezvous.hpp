@@ -69,18 +69,18 @@ class TASKPORT_API Rendezvous {
  public:
   // When the child runs on after it has sent its handle.
   enum class Start {
-    at_once,     // at once.
-    on_release,  // only after release() (or the Rendezvous is destroyed, or
-                 // the spawner dies): the child waits inside
-                 // send_task_to_spawner() — with the preload, in its
-                 // initializer, before main — so the spawner can prepare
-                 // (read the initial state, place breakpoints, suspend)
-                 // before the program runs on.
+    at_once,      // at once.
+    when_let_go,  // only after let_go() (or the Rendezvous is destroyed, or
+                  // the spawner dies): the child waits inside
+                  // send_task_to_spawner() — with the preload, in its
+                  // initializer, before main — so the spawner can prepare
+                  // (read the initial state, place breakpoints, suspend)
+                  // before the program runs on.
   };
 
   // Creates the transport. Throws Error(errno, Step::rendezvous).
   explicit Rendezvous(Start start = Start::at_once);
-  // Releases a waiting child and closes everything.
+  // Lets a waiting child go on (let_go()) and closes everything.
   ~Rendezvous();
   Rendezvous(Rendezvous&&) noexcept;
   Rendezvous& operator=(Rendezvous&&) noexcept;
@@ -116,17 +116,17 @@ class TASKPORT_API Rendezvous {
   //   the child's own errno if it could not make its handle.
   // All as Error(…, Step::accept_task, child.program()). Messages from any
   // process other than the child are discarded (and named in the error if
-  // the child's never comes). With Start::at_once the child is released as
-  // soon as its handle is accepted. Throws Error(EINVAL) once a Task was
-  // accepted or the Rendezvous released.
+  // the child's never comes). With Start::at_once the child goes on as soon
+  // as its handle is accepted. Throws Error(EINVAL) once a Task was
+  // accepted or the Rendezvous ended (let_go()).
   Task accept(const Child& child, std::chrono::nanoseconds timeout);
   // The same for a child spawned by other means, known by its pid. It must
   // not be reaped while accept runs (its pid could be reused).
   Task accept(pid_t pid, std::chrono::nanoseconds timeout);
 
-  // Lets a child that waits (Start::on_release) run on, and ends the
+  // Lets a child that waits (Start::when_let_go) run on, and ends the
   // rendezvous: no accept() after it. Idempotent.
-  void release() noexcept;
+  void let_go() noexcept;
 
   struct Impl;
 
@@ -142,8 +142,8 @@ class TASKPORT_API Rendezvous {
 // if this process was not started through a rendezvous. Afterwards the
 // rendezvous variables are gone from the environment and its descriptor is
 // closed, so the program's own children neither see nor inherit them. If the
-// spawner asked for it (Rendezvous::Start::on_release), waits until it
-// releases this process. Throws Error(errno, Step::send_task) if sending
+// spawner asked for it (Rendezvous::Start::when_let_go), waits until it
+// lets this process go. Throws Error(errno, Step::send_task) if sending
 // failed (the spawner then sees an error too).
 //
 // Linux: the handle is a pidfd of this process, an open /proc/self/mem and
@@ -158,15 +158,15 @@ inline constexpr const char* kRendezvousFdVariable = "TASKPORT_RENDEZVOUS_FD";
 
 // The async-signal-safe core of send_task_to_spawner (Linux): sends over the
 // rendezvous descriptor `rendezvous_fd` (read kRendezvousFdVariable before
-// you fork), and with `wait_for_release` waits until the spawner releases
-// this process. Does not close the descriptor or edit the environment.
+// you fork), and with `wait_until_let_go` waits until the spawner lets
+// this process go. Does not close the descriptor or edit the environment.
 // Returns 0 or an errno value; no allocation, no locks, raw system calls
 // only — usable in a forked child of a threaded parent.
 //
 // Only useful in a process that will *not* exec afterwards (a forked worker,
 // a test fixture): the /proc/self/mem it sends names the current address
 // space, which execve replaces (the spawner's Task then reads nothing).
-TASKPORT_API int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_for_release) noexcept;
+TASKPORT_API int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_until_let_go) noexcept;
 #endif
 
 // ---- the preload library ------------------------------------------------------

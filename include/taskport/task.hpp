@@ -18,6 +18,10 @@
 
 namespace taskport {
 
+namespace detail {
+struct TaskAccess;  // the backends' view of a Task (not part of the API)
+}
+
 // A Task owns the platform's capability handle to a process:
 //   Linux: a pidfd (from clone(CLONE_PIDFD), or from the child itself when
 //          CLONE_PIDFD is refused); it survives execve and keeps naming the
@@ -135,6 +139,7 @@ class TASKPORT_API Task {
   int suspend_count() const;
 
  private:
+  friend struct detail::TaskAccess;
   std::unique_ptr<Impl> impl_;
 };
 

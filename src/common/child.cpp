@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: MIT
 // The platform-neutral part of Child (taskport/child.hpp): construction,
-// moves and destruction. Waiting and signalling (and release(), which the
-// destructor calls) are per platform: child_linux.cpp, child_macos.cpp.
+// moves, destruction, waiting and kill(). Signalling (and dispose(), which
+// the destructor calls) are per platform: child_linux.cpp, child_macos.cpp;
+// reaping itself is the backend's (common/backend.hpp).
 #include "taskport/child.hpp"
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+
 #include <utility>
+
+#include "common/backend.hpp"
+#include "common/handover.hpp"
+#include "posix/eintr.hpp"
+#include "taskport/error.hpp"
 
 namespace taskport {
 
@@ -18,7 +28,7 @@ Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, Uniqu
       stderr_(std::move(err)) {}
 
 // The moved-from Child keeps no pid: on macOS, where the pid is the handle
-// release() reaps by, it must not reap or signal it again.
+// dispose() reaps by, it must not reap or signal it again.
 Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       handle_(std::move(other.handle_)),
@@ -31,7 +41,7 @@ Child::Child(Child&& other) noexcept
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
-    release();
+    dispose();
     pid_ = std::exchange(other.pid_, -1);
     handle_ = std::move(other.handle_);
     program_ = std::move(other.program_);
@@ -44,6 +54,46 @@ Child& Child::operator=(Child&& other) noexcept {
   return *this;
 }
 
-Child::~Child() { release(); }
+Child::~Child() { dispose(); }
+
+ExitStatus Child::wait() {
+  if (status_) return *status_;
+  stdin_.reset();
+  const backend::Reaped r = backend::reap_when_exited(*this);
+  if (!r.status) throw Error(r.error, Step::wait, program_);
+  status_ = r.status;
+  return *status_;
+}
+
+std::optional<ExitStatus> Child::try_wait() {
+  if (status_) return status_;
+  const backend::Reaped r = backend::reap_if_exited(*this);
+  if (r.error != 0) throw Error(r.error, Step::wait, program_);
+  status_ = r.status;
+  return status_;
+}
+
+std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
+  if (status_) return status_;
+  // exit_fd() polls readable once the child has exited. poll(2) consumes
+  // nothing (on macOS kevent would consume the kqueue's event), so it stays
+  // readable for the caller's own event loop.
+  pollfd p{handle_.get(), POLLIN, 0};
+  const int rc = posix::poll_until(&p, 1, common::deadline_after(timeout));
+  if (rc < 0) throw Error(errno, Step::poll, program_);
+  if (rc == 0) return std::nullopt;
+  // The child has exited (macOS: NOTE_EXIT fires as the exit begins, and the
+  // reap returns as soon as the kernel has finished it). Not wait(): that
+  // would close stdin_pipe().
+  const backend::Reaped r = backend::reap_when_exited(*this);
+  if (!r.status) throw Error(r.error, Step::wait, program_);
+  status_ = r.status;
+  return status_;
+}
+
+void Child::kill() {
+  if (status_) return;
+  signal(SIGKILL);
+}
 
 }  // namespace taskport

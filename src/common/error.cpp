@@ -5,10 +5,13 @@ namespace taskport {
 
 const char* to_string(Step step) noexcept {
   switch (step) {
+    case Step::validate_command: return "validate command";
     case Step::resolve_program: return "resolve program";
     case Step::create_pipe: return "create pipe";
     case Step::open_null: return "open /dev/null";
     case Step::allocate_stack: return "allocate child stack";
+    case Step::allocate_report: return "allocate child report page";
+    case Step::spawn_attributes: return "set up posix_spawn attributes";
     case Step::clone: return "clone";
     case Step::receive_pidfd: return "receive pidfd from child";
     case Step::signal_reset: return "reset signal handlers";
@@ -22,9 +25,9 @@ const char* to_string(Step step) noexcept {
     case Step::execve: return "execve";
     case Step::child_died: return "child died before execve";
     case Step::await_exec_stop: return "wait for post-exec stop";
-    case Step::wait: return "waitid";
+    case Step::wait: return "wait for child";
     case Step::poll: return "poll";
-    case Step::send_signal: return "pidfd_send_signal";
+    case Step::send_signal: return "send signal";
     case Step::resume: return "resume";
     case Step::duplicate_handle: return "duplicate handle";
     case Step::open_proc: return "open /proc";

@@ -15,7 +15,7 @@
 #include "linux/sys.hpp"
 #include "posix/socket_message.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 namespace {
 
 // The kernel's struct sigaction for rt_sigaction (not glibc's: glibc's
@@ -74,10 +74,10 @@ void reset_signal_handlers(ChildContext* c) noexcept {
   for (int sig = 1; sig <= kMaxSignal; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     KernelSigaction old{};
-    if (sys(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&old), linux_sys::kKernelSigsetSize) != 0)
+    if (sys(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&old), backend::kKernelSigsetSize) != 0)
       continue;
     if (old.handler == SIG_DFL || old.handler == SIG_IGN) continue;
-    if (sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, linux_sys::kKernelSigsetSize) != 0) {
+    if (sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, backend::kKernelSigsetSize) != 0) {
       fail(c, Step::signal_reset, errno);
     }
   }
@@ -160,14 +160,14 @@ extern "C" int taskport_child_entry(void* arg) noexcept {
     if (sys(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0) < 0) fail(c, Step::ptrace_traceme, errno);
     std::uint64_t only_trap = 1ULL << (SIGTRAP - 1);
     if (sys(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&only_trap), 0,
-            linux_sys::kKernelSigsetSize) < 0) {
+            backend::kKernelSigsetSize) < 0) {
       fail(c, Step::signal_mask, errno);
     }
   } else if (sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&c->parent_mask), 0,
-                 linux_sys::kKernelSigsetSize) < 0) {
+                 backend::kKernelSigsetSize) < 0) {
     fail(c, Step::signal_mask, errno);
   }
   exec_program(c);
 }
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

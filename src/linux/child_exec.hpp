@@ -18,7 +18,7 @@
 #include "linux/exec_plan.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 
 // What the child tells the parent through shared memory. The parent reads it
 // only after clone(CLONE_VFORK) returned, i.e. after the child has exec'd or
@@ -40,4 +40,4 @@ struct ChildContext {
 // clone() entry point; `arg` is a ChildContext*. Never returns.
 extern "C" int taskport_child_entry(void* arg) noexcept;
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

@@ -20,16 +20,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/child_access.hpp"
+#include "common/child_guard.hpp"
+#include "common/pid_program.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_child.h"
 #include "linux/sys.hpp"
-#include "linux/wait_status.hpp"
 #include "taskport/fork_with_task.hpp"
 
 namespace taskport {
 namespace {
-
-constexpr const char* kName = "fork_with_task";
 
 // In the child: only async-signal-safe calls until `fn` (see the header).
 // noexcept: an exception escaping `fn` ends in std::terminate.
@@ -45,42 +45,39 @@ constexpr const char* kName = "fork_with_task";
 
 std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   UniqueFd ours, theirs;
-  linux_rendezvous::make_socket_pair(ours, theirs, Step::fork, kName);
+  // Until the child exists, errors name this process (taskport/error.hpp).
+  backend::rendezvous::make_socket_pair(ours, theirs, Step::rendezvous, common::pid_program(::getpid()));
 
   const pid_t pid = ::fork();
-  if (pid < 0) throw Error(errno, Step::fork, kName);
+  if (pid < 0) throw Error(errno, Step::fork, common::pid_program(::getpid()));
   if (pid == 0) run_child(ours.get(), theirs.get(), fn);
   theirs.reset();
+  const std::string program = common::pid_program(pid);
 
   // Watches for the child's exit while it has not sent yet. An unreaped
   // child's pid cannot be reused, so this names our child — unless something
   // else in this process reaps children behind our back, in which case the
   // handover below (which believes only the child's own pidfd) fails safe.
-  UniqueFd watch(linux_sys::pidfd_open(pid));
-  if (!watch) {
-    const int error = errno;
-    ::kill(pid, SIGKILL);
-    throw Error(error, Step::fork, kName, "pidfd_open of the forked child (was it reaped by someone else?)");
+  UniqueFd watch;
+  {
+    common::ChildGuard by_pid(pid, -1);
+    watch.reset(backend::pidfd_open(pid));
+    if (!watch) {
+      throw Error(errno, Step::accept_task, program,
+                  "pidfd_open of the forked child (was it reaped by someone else?)");
+    }
+    by_pid.dismiss();
   }
+  Child child = detail::ChildAccess::make(pid, std::move(watch), program);
+  common::ChildGuard guard(child);
 
-  linux_rendezvous::Expectation expect;
-  expect.pid = pid;
-  expect.exit_fd = watch.get();
-  expect.is_our_child = true;
-  expect.name = kName;
-  linux_rendezvous::Handover handover;
-  try {
-    // No deadline: the child sends before anything else, or dies (its end
-    // then closes: end-of-file, or its pidfd polls readable).
-    handover = linux_rendezvous::receive_handover(ours.get(), expect);
-  } catch (...) {
-    linux_sys::pidfd_send_signal(watch.get(), SIGKILL);
-    int err = 0;
-    linux_spawn::reap(watch.get(), true, err);
-    throw;
-  }
-  Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
-  return {std::move(child), linux_rendezvous::make_task(std::move(handover), pid, /*mem_first=*/false)};
+  const common::Expectation expect = common::expect_from(child);
+  // No deadline: the child sends before anything else, or dies (its end
+  // then closes: end-of-file, or its pidfd polls readable).
+  Task task = backend::rendezvous::make_task(backend::rendezvous::receive_handover(ours.get(), expect), pid,
+                                             program, /*mem_first=*/false);
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
 }  // namespace taskport

@@ -4,7 +4,7 @@
  *
  * Loaded by LD_PRELOAD, its initializer runs before the program's main:
  *   1. sends the program's task handle through the rendezvous named by
- *      TASKPORT_RENDEZVOUS_FD (waiting for the spawner's release if
+ *      TASKPORT_RENDEZVOUS_FD (waiting until the spawner lets it go if
  *      TASKPORT_RENDEZVOUS_WAIT=1), closes that descriptor and removes both
  *      variables (rendezvous_child.c);
  *   2. removes its own entry from LD_PRELOAD, keeping any others, so that

@@ -9,8 +9,8 @@
 #include "taskport/command.hpp"
 #include "taskport/task.hpp"
 
-namespace taskport::linux_rendezvous {
+namespace taskport::backend::rendezvous {
 
 std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd);
 
-}  // namespace taskport::linux_rendezvous
+}  // namespace taskport::backend::rendezvous

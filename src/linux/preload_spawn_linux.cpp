@@ -15,23 +15,26 @@
 #include <string>
 #include <vector>
 
+#include "common/child_guard.hpp"
+#include "common/command_access.hpp"
 #include "common/preload_library.hpp"
 #include "linux/preload_spawn.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_wire.h"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 #include "taskport/rendezvous.hpp"
 
-namespace taskport::linux_rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
 // The LD_PRELOAD the child would get without us.
 std::optional<std::string> child_ld_preload(const Command& cmd) {
-  const auto& edits = cmd.env_edits();
+  const auto& edits = cmd.get_envs();
   for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
     if (it->key == "LD_PRELOAD") return it->value;
   }
-  if (!cmd.env_cleared()) {
+  if (!cmd.get_env_clear()) {
     if (const char* value = std::getenv("LD_PRELOAD")) return std::string(value);
   }
   return std::nullopt;
@@ -51,8 +54,7 @@ std::string resolved_library(const std::string& program) {
 bool read_exact(int fd, void* buf, size_t size, off_t offset) {
   auto* out = static_cast<char*>(buf);
   while (size > 0) {
-    const ssize_t n = ::pread(fd, out, size, offset);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = posix::retry_on_eintr([&] { return ::pread(fd, out, size, offset); });
     if (n <= 0) return false;
     out += n;
     size -= static_cast<size_t>(n);
@@ -129,9 +131,9 @@ std::optional<Impossible> preload_impossible(pid_t pid) {
 }  // namespace
 
 std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
-  const std::string& program = cmd.program();
+  const std::string& program = cmd.get_program();
   const std::string lib = resolved_library(program);
-  const bool suspended = cmd.get_start_suspended();
+  const bool suspended = detail::CommandAccess::start_suspended(cmd);
 
   UniqueFd ours, theirs;
   make_socket_pair(ours, theirs, Step::rendezvous, program);
@@ -154,33 +156,24 @@ std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
 
   Child child = c.spawn();
   theirs.reset();
-  try {
-    if (auto impossible = preload_impossible(child.pid())) {
-      throw Error(impossible->error, Step::accept_task, program, impossible->why);
-    }
-    Expectation expect;
-    expect.pid = child.pid();
-    expect.exit_fd = child.exit_fd();
-    expect.is_our_child = true;
-    expect.deadline =
-        std::chrono::steady_clock::now() +
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(cmd.get_preload_timeout());
-    expect.name = program;
-    expect.hint =
-        "the preload library " + lib +
-        " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "
-        "loader does)";
-    Task task = make_task(receive_handover(ours.get(), expect), child.pid(), /*mem_first=*/true);
-    // The child waits in the initializer: suspend it there, then let it go —
-    // it stays stopped until the Task's resume().
-    if (suspended) task.suspend();
-    release_child(ours.get());
-    return {std::move(child), std::move(task)};
-  } catch (...) {
-    child.kill();
-    child.wait();
-    throw;
+  common::ChildGuard guard(child);
+  if (auto impossible = preload_impossible(child.pid())) {
+    throw Error(impossible->error, Step::accept_task, program, impossible->why);
   }
+  Expectation expect = common::expect_from(child);
+  expect.deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             detail::CommandAccess::preload_timeout(cmd));
+  expect.hint = "the preload library " + lib +
+                " did not run in it (does the program reset LD_PRELOAD? LD_DEBUG=libs shows what the dynamic "
+                "loader does)";
+  Task task = make_task(receive_handover(ours.get(), expect), child.pid(), program, /*mem_first=*/true);
+  // The child waits in the initializer: suspend it there, then let it go —
+  // it stays stopped until the Task's resume().
+  if (suspended) task.suspend();
+  let_child_go(ours.get());
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
-}  // namespace taskport::linux_rendezvous
+}  // namespace taskport::backend::rendezvous

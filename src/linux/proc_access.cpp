@@ -7,49 +7,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 
-namespace taskport::linux_proc {
+#include "linux/proc_parse.hpp"
+#include "posix/eintr.hpp"
+#include "posix/read_to_end.hpp"
+
+namespace taskport::backend {
 namespace {
 
-// The value after "Key:" in a /proc status-style file, if present.
-std::optional<std::string> status_field(const std::string& text, const char* key) {
-  const std::string k = std::string("\n") + key + ":";
-  size_t at = ("\n" + text).find(k);
-  if (at == std::string::npos) return std::nullopt;
-  at += k.size() - 1;  // position in `text` (the added "\n" shifts by one)
-  size_t end = text.find('\n', at);
-  std::string value = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  const size_t first = value.find_first_not_of(" \t");
-  return first == std::string::npos ? std::string() : value.substr(first);
-}
-
-// One poll(2) of the pidfd with a zero timeout: its revents, or 0 when
-// nothing is pending or the poll fails.
-short poll_now(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0 ? p.revents : 0;
-}
+// The pidfd's revents now, or 0 when nothing is pending or the poll fails.
+int pidfd_revents(int pidfd) { return std::max(posix::poll_now(pidfd), 0); }
 
 std::string read_file(const char* path) {
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
   std::string out;
-  if (!fd || read_all(fd.get(), out) != 0) return std::string();
+  if (!fd || posix::read_to_end(fd.get(), out) != 0) return std::string();
   return out;
 }
 
 bool have_cap_sys_ptrace(const std::string& self_status) {
   constexpr int kCapSysPtrace = 19;
-  auto eff = status_field(self_status, "CapEff");
-  if (!eff) return false;
-  const unsigned long long caps = std::strtoull(eff->c_str(), nullptr, 16);
-  return (caps >> kCapSysPtrace) & 1ULL;
+  const auto eff = key_hex_value(self_status, "CapEff");
+  return eff && ((*eff >> kCapSysPtrace) & 1U) != 0;
 }
 
 // Why the kernel refused: the facts that decide ptrace access (uids,
@@ -65,9 +48,8 @@ std::string explain_refusal(const Task::Impl& task) {
   };
 
   const uid_t our_uid = ::geteuid();
-  std::optional<long> target_uid;
-  if (auto uids = status_field(target, "Uid")) target_uid = std::strtol(uids->c_str(), nullptr, 10);
-  if (target_uid && *target_uid != static_cast<long>(our_uid)) {
+  const auto target_uid = key_value(target, "Uid");  // the first of real, effective, saved, fs
+  if (target_uid && *target_uid != our_uid) {
     add("the task runs as uid " + std::to_string(*target_uid) + ", this process as uid " +
         std::to_string(our_uid));
   }
@@ -81,12 +63,12 @@ std::string explain_refusal(const Task::Impl& task) {
   }
   const bool cap = have_cap_sys_ptrace(self);
   if (!cap) add("this process lacks CAP_SYS_PTRACE");
-  if (auto seccomp = status_field(self, "Seccomp"); seccomp && *seccomp != "0") {
+  if (const auto seccomp = key_value(self, "Seccomp"); seccomp && *seccomp != 0) {
     add("a seccomp filter is active in this process (container runtimes often refuse process_vm_readv and "
         "ptrace)");
   }
-  const std::string yama = read_file("/proc/sys/kernel/yama/ptrace_scope");
-  if (!yama.empty() && yama[0] != '0') add("Yama ptrace_scope is " + yama.substr(0, 1));
+  const auto yama = parse_number(read_file("/proc/sys/kernel/yama/ptrace_scope"));
+  if (yama && *yama != 0) add("Yama ptrace_scope is " + std::to_string(*yama));
   if (why.empty()) why = "the kernel's ptrace access check refused";
   why +=
       " — to help: run as the task's user with the task dumpable, grant CAP_SYS_PTRACE (containers: "
@@ -96,26 +78,9 @@ std::string explain_refusal(const Task::Impl& task) {
 
 }  // namespace
 
-std::string task_name(pid_t pid) { return "task " + std::to_string(pid); }
+bool reaped(int pidfd) { return (pidfd_revents(pidfd) & (POLLHUP | POLLERR | POLLNVAL)) != 0; }
 
-bool reaped(int pidfd) { return (poll_now(pidfd) & (POLLHUP | POLLERR | POLLNVAL)) != 0; }
-
-bool exited(int pidfd) { return poll_now(pidfd) != 0; }
-
-int read_all(int fd, std::string& out) {
-  out.clear();
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      return 0;
-    } else if (errno != EINTR) {
-      return errno;
-    }
-  }
-}
+bool exited(int pidfd) { return pidfd_revents(pidfd) != 0; }
 
 int proc_dir(const Task::Impl& task, Step step) {
   std::lock_guard<std::mutex> lock(task.proc_mutex);
@@ -123,7 +88,7 @@ int proc_dir(const Task::Impl& task, Step step) {
   const std::string path = "/proc/" + std::to_string(task.pid);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || reaped(task.pidfd.get())) {
-    throw Error(ESRCH, step, task_name(task.pid), "the task has exited and been reaped");
+    throw Error(ESRCH, step, task.program, "the task has exited and been reaped");
   }
   task.proc_dir = std::move(fd);
   return task.proc_dir.get();
@@ -135,7 +100,7 @@ int open_proc_file(const Task::Impl& task, const char* name, int flags, Step ste
 
 bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& out, Step step) {
   UniqueFd fd(open_proc_file(task, name, O_RDONLY, step));
-  const int error = fd ? read_all(fd.get(), out) : errno;
+  const int error = fd ? posix::read_to_end(fd.get(), out) : errno;
   if (error == 0) return true;
   if (error == EACCES || error == EPERM) return false;
   throw access_error(task, error, step, std::string("/proc/") + std::to_string(task.pid) + "/" + name);
@@ -157,7 +122,7 @@ Error access_error(const Task::Impl& task, int error, Step step, const std::stri
     error = ESRCH;
     detail += ": the task has exited";
   }
-  return Error(error, step, task_name(task.pid), detail);
+  return Error(error, step, task.program, detail);
 }
 
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

@@ -17,7 +17,7 @@
 #include "linux/task_impl.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::linux_proc {
+namespace taskport::backend {
 
 // True once the process the pidfd names has been reaped (its pid may now
 // belong to another process). One poll(2).
@@ -26,9 +26,6 @@ bool reaped(int pidfd);
 // True once the process the pidfd names has exited (a zombie, or reaped):
 // the pidfd polls readable. One poll(2).
 bool exited(int pidfd);
-
-// Reads `fd` to EOF into `out`. Returns 0, or the errno of the failed read.
-int read_all(int fd, std::string& out);
 
 // The verified /proc/<pid> directory fd of the task (opened on first call).
 // Throws Error(ESRCH, step) if the task is gone.
@@ -51,7 +48,4 @@ bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& o
 // has exited. `what` names the call, e.g. "process_vm_readv 0x1000+8".
 Error access_error(const Task::Impl& task, int error, Step step, const std::string& what);
 
-// "task <pid>": the program name used in errors about a task.
-std::string task_name(pid_t pid);
-
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

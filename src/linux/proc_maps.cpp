@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-namespace taskport::linux_regions {
+namespace taskport::backend {
 namespace {
 
 // A forward-only reader over one line. Every method checks the bounds before
@@ -131,4 +131,4 @@ MapsText parse_proc_maps(std::string_view text) {
   return out;
 }
 
-}  // namespace taskport::linux_regions
+}  // namespace taskport::backend

@@ -13,7 +13,7 @@
 
 #include "taskport/region.hpp"
 
-namespace taskport::linux_regions {
+namespace taskport::backend {
 
 // The kind a mapping's name implies, the name being what the kernel prints
 // (and what PROCMAP_QUERY returns as vma_name):
@@ -46,4 +46,4 @@ struct MapsText {
 // Every line of `text`. The final line may lack its '\n'.
 MapsText parse_proc_maps(std::string_view text);
 
-}  // namespace taskport::linux_regions
+}  // namespace taskport::backend

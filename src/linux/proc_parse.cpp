@@ -5,7 +5,7 @@
 
 #include <limits>
 
-namespace taskport::linux_proc {
+namespace taskport::backend {
 namespace {
 
 // Parses a decimal number at the front of `s` (after optional blanks) and
@@ -19,6 +19,29 @@ std::optional<std::uint64_t> take_number(std::string_view& s) {
     const auto digit = static_cast<std::uint64_t>(s[i] - '0');
     if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
     value = value * 10 + digit;
+  }
+  if (i == start) return std::nullopt;
+  s.remove_prefix(i);
+  return value;
+}
+
+// Parses hex digits (either case) at the front of `s` (after optional
+// blanks) and drops them from `s`. nullopt if there is no digit or more than
+// 16.
+std::optional<std::uint64_t> take_hex(std::string_view& s) {
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  const size_t start = i;
+  std::uint64_t value = 0;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                             : -1;
+    if (digit < 0) break;
+    if (i - start == 16) return std::nullopt;
+    value = (value << 4) | static_cast<std::uint64_t>(digit);
   }
   if (i == start) return std::nullopt;
   s.remove_prefix(i);
@@ -66,6 +89,7 @@ std::optional<StatLine> parse_stat(std::string_view text) {
   rest.remove_prefix(2);
   // Fields (4)…(20); field n is the (n-3)th after the state.
   std::uint64_t* wanted[21] = {};
+  wanted[4] = &out.ppid;
   wanted[10] = &out.minflt;
   wanted[12] = &out.majflt;
   wanted[14] = &out.utime;
@@ -88,6 +112,28 @@ std::optional<std::uint64_t> key_value(std::string_view text, std::string_view k
   if (!rest) return std::nullopt;
   return take_number(*rest);
 }
+
+std::optional<std::int64_t> key_signed_value(std::string_view text, std::string_view key) {
+  auto rest = line_after_key(text, key);
+  if (!rest) return std::nullopt;
+  const size_t first = rest->find_first_not_of(" \t");
+  const bool negative = first != std::string_view::npos && (*rest)[first] == '-';
+  if (negative) rest->remove_prefix(first + 1);
+  auto magnitude = take_number(*rest);
+  if (!magnitude || *magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return std::nullopt;
+  }
+  const auto value = static_cast<std::int64_t>(*magnitude);
+  return negative ? -value : value;
+}
+
+std::optional<std::uint64_t> key_hex_value(std::string_view text, std::string_view key) {
+  auto rest = line_after_key(text, key);
+  if (!rest) return std::nullopt;
+  return take_hex(*rest);
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text) { return take_number(text); }
 
 std::optional<std::uint64_t> key_kib_as_bytes(std::string_view text, std::string_view key) {
   auto rest = line_after_key(text, key);
@@ -127,4 +173,4 @@ long clock_ticks_per_second() noexcept {
   return hz;
 }
 
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Parsers for the text of /proc/<pid>/{stat,status,io} and
-// /proc/<pid>/task/<tid>/stat. Pure functions of the text: no I/O, so they
-// are unit-tested on captured and hand-made samples (tests/task/proc_parse_test.cpp).
+// Parsers for the text of /proc: <pid>/{stat,status,io},
+// <pid>/task/<tid>/{stat,status}, self/fdinfo/<fd> and one-number files
+// such as sys/kernel/yama/ptrace_scope. Pure functions of the text: no I/O,
+// so they are unit-tested on captured and hand-made samples
+// (tests/task/proc_parse_test.cpp). All /proc text taskport reads — the
+// library's and the CLI's — goes through these (the maps text: proc_maps.hpp).
 #pragma once
 
 #include <chrono>
@@ -12,12 +15,13 @@
 
 #include "taskport/thread.hpp"
 
-namespace taskport::linux_proc {
+namespace taskport::backend {
 
 // The fields of a stat line (proc(5) numbering) that taskport uses.
 struct StatLine {
   std::string comm;               // (2) without the parentheses, raw bytes
   char state = '?';               // (3)
+  std::uint64_t ppid = 0;         // (4)
   std::uint64_t minflt = 0;       // (10)
   std::uint64_t majflt = 0;       // (12)
   std::uint64_t utime = 0;        // (14) clock ticks
@@ -35,6 +39,17 @@ std::optional<StatLine> parse_stat(std::string_view text);
 // does not start with a number.
 std::optional<std::uint64_t> key_value(std::string_view text, std::string_view key);
 
+// Like key_value for a value that may be negative: the "Pid:" of
+// /proc/self/fdinfo/<pidfd> is -1 once the process has been reaped.
+std::optional<std::int64_t> key_signed_value(std::string_view text, std::string_view key);
+
+// Like key_value for a hexadecimal value without "0x" (CapEff, SigBlk).
+std::optional<std::uint64_t> key_hex_value(std::string_view text, std::string_view key);
+
+// The decimal number a one-number file holds ("1\n"); nullopt if it does
+// not start with one.
+std::optional<std::uint64_t> parse_number(std::string_view text);
+
 // Like key_value for a size line "Key:  1234 kB", in bytes. nullopt if the
 // key is absent or the unit is not kB.
 std::optional<std::uint64_t> key_kib_as_bytes(std::string_view text, std::string_view key);
@@ -49,4 +64,4 @@ std::chrono::nanoseconds ticks_to_duration(std::uint64_t ticks, long ticks_per_s
 // sysconf(_SC_CLK_TCK), asked once.
 long clock_ticks_per_second() noexcept;
 
-}  // namespace taskport::linux_proc
+}  // namespace taskport::backend

@@ -14,6 +14,8 @@
 #include <string_view>
 
 #include "linux/proc_maps.hpp"
+#include "posix/eintr.hpp"
+#include "posix/read_to_end.hpp"
 #include "taskport/unique_fd.hpp"
 
 // The UAPI of include/uapi/linux/fs.h (Linux 6.11+), for headers older than
@@ -53,7 +55,7 @@ static_assert(sizeof(procmap_query) == 104, "struct procmap_query is 104 bytes i
 static_assert(PROCMAP_QUERY == 0xC0686611, "the kernel's PROCMAP_QUERY request number");
 #endif
 
-namespace taskport::linux_regions {
+namespace taskport::backend {
 namespace {
 
 enum class Probe : int { unknown, supported, unsupported };
@@ -81,49 +83,32 @@ std::string name_as_printed(std::string_view raw) {
   return out;
 }
 
-// One PROCMAP_QUERY at `address`. `name` is a kNameBufferSize buffer, or
-// nullptr when the name is not wanted.
-Answer query_one(int maps_fd, std::uint64_t address, std::uint64_t flags, char* name, Region& r, int& error) {
-  if (g_force_text.load(std::memory_order_relaxed) ||
-      g_probe.load(std::memory_order_relaxed) == Probe::unsupported) {
-    return Answer::unavailable;
+// What an ioctl that failed with `e` means (and what it teaches about the
+// kernel): the mapping does not exist, the text must answer, or a failure.
+Answer refusal(int e, int& error) {
+  switch (e) {
+    case ENOENT: g_probe.store(Probe::supported, std::memory_order_relaxed); return Answer::none;
+    case ENOTTY:  // the maps file has no ioctl: a kernel before 6.11
+    case ENOSYS: g_probe.store(Probe::unsupported, std::memory_order_relaxed); return Answer::unavailable;
+    case EINVAL:  // a kernel that does not know this request
+      if (g_probe.load(std::memory_order_relaxed) == Probe::unknown) {
+        g_probe.store(Probe::unsupported, std::memory_order_relaxed);
+      }
+      return Answer::unavailable;
+    case ENAMETOOLONG:  // a name longer than PATH_MAX: only the text can show it
+    case E2BIG:
+    case EPERM:  // an LSM or seccomp filter refusing the ioctl; open(maps) already passed the access check
+    case EACCES: return Answer::unavailable;
+    default: error = e; return Answer::failed;
   }
-  procmap_query q{};
-  q.size = sizeof q;
-  q.query_flags = flags;
-  q.query_addr = address;
-  if (name != nullptr) {
-    q.vma_name_addr = reinterpret_cast<std::uintptr_t>(name);
-    q.vma_name_size = kNameBufferSize;
-  }
-  int rc;
-  do {
-    rc = ::ioctl(maps_fd, PROCMAP_QUERY, &q);
-  } while (rc < 0 && errno == EINTR);
+}
 
-  if (rc < 0) {
-    const int e = errno;
-    switch (e) {
-      case ENOENT: g_probe.store(Probe::supported, std::memory_order_relaxed); return Answer::none;
-      case ENOTTY:  // the maps file has no ioctl: a kernel before 6.11
-      case ENOSYS: g_probe.store(Probe::unsupported, std::memory_order_relaxed); return Answer::unavailable;
-      case EINVAL:  // a kernel that does not know this request
-        if (g_probe.load(std::memory_order_relaxed) == Probe::unknown) {
-          g_probe.store(Probe::unsupported, std::memory_order_relaxed);
-        }
-        return Answer::unavailable;
-      case ENAMETOOLONG:  // a name longer than PATH_MAX: only the text can show it
-      case E2BIG:
-      case EPERM:  // an LSM or seccomp filter refusing the ioctl; open(maps) already passed the access check
-      case EACCES: return Answer::unavailable;
-      default: error = e; return Answer::failed;
-    }
-  }
-  g_probe.store(Probe::supported, std::memory_order_relaxed);
-
-  // Validate before use: a reply that could not have come from a correct
-  // kernel sends the caller to the text rather than into a wrong answer or
-  // an endless walk.
+// The Region of the kernel's reply to a query at `address` with `flags`,
+// validated before use:
+// a reply that could not have come from a correct kernel sends the caller to
+// the text rather than into a wrong answer or an endless walk.
+Answer to_region(const procmap_query& q, std::uint64_t address, std::uint64_t flags, const char* name,
+                 Region& r) {
   const bool covering_only = (flags & PROCMAP_QUERY_COVERING_OR_NEXT_VMA) == 0;
   if (q.vma_start >= q.vma_end || q.vma_end <= address || (covering_only && q.vma_start > address)) {
     return Answer::unavailable;
@@ -150,6 +135,28 @@ Answer query_one(int maps_fd, std::uint64_t address, std::uint64_t flags, char* 
   return Answer::found;
 }
 
+// One PROCMAP_QUERY at `address`. `name` is a kNameBufferSize buffer, or
+// nullptr when the name is not wanted.
+Answer query_one(int maps_fd, std::uint64_t address, std::uint64_t flags, char* name, Region& r, int& error) {
+  if (g_force_text.load(std::memory_order_relaxed) ||
+      g_probe.load(std::memory_order_relaxed) == Probe::unsupported) {
+    return Answer::unavailable;
+  }
+  procmap_query q{};
+  q.size = sizeof q;
+  q.query_flags = flags;
+  q.query_addr = address;
+  if (name != nullptr) {
+    q.vma_name_addr = reinterpret_cast<std::uintptr_t>(name);
+    q.vma_name_size = kNameBufferSize;
+  }
+  if (posix::retry_on_eintr([&] { return ::ioctl(maps_fd, PROCMAP_QUERY, &q); }) < 0) {
+    return refusal(errno, error);
+  }
+  g_probe.store(Probe::supported, std::memory_order_relaxed);
+  return to_region(q, address, flags, name, r);
+}
+
 // ---- The x86-64 vsyscall page ----------------------------------------------
 // The kernel lists it ("ffffffffff600000-ffffffffff601000 --xp … [vsyscall]")
 // as the last line of /proc/<pid>/maps of every 64-bit task unless booted
@@ -163,15 +170,7 @@ const std::optional<Region>& gate_region() {
     UniqueFd fd(::open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
     if (!fd) return std::nullopt;
     std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) != 0) {
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return std::nullopt;
-      }
-      text.append(buf, static_cast<std::size_t>(n));
-    }
+    if (posix::read_to_end(fd.get(), text) != 0) return std::nullopt;
     for (Region& r : parse_proc_maps(text).regions) {
       if (r.path == "[vsyscall]") return std::move(r);
     }
@@ -248,4 +247,4 @@ std::optional<bool> procmap_query_supported() noexcept {
   return std::nullopt;
 }
 
-}  // namespace taskport::linux_regions
+}  // namespace taskport::backend

@@ -19,7 +19,7 @@
 
 #include "taskport/region.hpp"
 
-namespace taskport::linux_regions {
+namespace taskport::backend {
 
 enum class QueryStatus {
   ok,           // answered
@@ -41,4 +41,4 @@ void force_text_path_for_testing(bool force) noexcept;
 // What the probe found so far: nullopt before the first call.
 std::optional<bool> procmap_query_supported() noexcept;
 
-}  // namespace taskport::linux_regions
+}  // namespace taskport::backend

@@ -12,8 +12,9 @@
 
 #include "common/never_destroyed.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/eintr.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 namespace {
 
 // One thread polls an eventfd (new work) and the pidfds of orphaned
@@ -53,10 +54,7 @@ class Reaper {
       }
       fds.assign(1, pollfd{wake_fd, POLLIN, 0});
       for (const auto& w : watched) fds.push_back(pollfd{w.get(), POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
+      if (posix::retry_on_eintr([&] { return ::poll(fds.data(), fds.size(), -1); }) < 0) return;
       if (fds[0].revents & POLLIN) {
         uint64_t count;
         [[maybe_unused]] ssize_t n = ::read(wake_fd, &count, sizeof count);
@@ -67,11 +65,10 @@ class Reaper {
           still_running.push_back(std::move(watched[i]));
           continue;
         }
-        int err = 0;
-        auto status = reap(watched[i].get(), false, err);
+        const Reaped r = reap_if_exited(watched[i].get());
         // Not exited yet (spurious wake-up): keep watching. Reaped, or no
         // longer ours (ECHILD): drop it.
-        if (!status && err == 0) still_running.push_back(std::move(watched[i]));
+        if (!r.status && r.error == 0) still_running.push_back(std::move(watched[i]));
       }
       watched.swap(still_running);
     }
@@ -97,4 +94,4 @@ void reap_in_background(UniqueFd pidfd) noexcept {
   }
 }
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

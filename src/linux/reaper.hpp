@@ -7,10 +7,10 @@
 
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 
 // Takes ownership of the pidfd of a still-running child and reaps the child
 // when it exits, on a library thread started at the first call.
 void reap_in_background(UniqueFd pidfd) noexcept;
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

@@ -16,13 +16,17 @@
 #include <set>
 #include <vector>
 
+#include "common/command_access.hpp"
+#include "linux/proc_parse.hpp"
 #include "linux/rendezvous_wire.h"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/eintr.hpp"
+#include "posix/read_to_end.hpp"
 #include "posix/socket_message.hpp"
 
-namespace taskport::linux_rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -35,8 +39,8 @@ constexpr size_t kMaxReceivedFds = 8;
 // How long a hang-up of the child's end may precede its exit (the kernel
 // closes a dying process's files before it becomes a zombie).
 constexpr std::chrono::milliseconds kExitGrace{250};
-// How many discarded messages an error quotes.
-constexpr size_t kMaxQuotedRejections = 3;
+// What the child sends, as errors call it.
+constexpr const char* kHandle = "task handle";
 
 enum class Verdict {
   accepted,     // from the expected process, well-formed
@@ -57,17 +61,11 @@ struct Received {
 std::optional<pid_t> pidfd_target(int fd) {
   const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
   UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!f) return std::nullopt;
-  char buf[1024];
-  ssize_t n;
-  do {
-    n = ::read(f.get(), buf, sizeof buf - 1);
-  } while (n < 0 && errno == EINTR);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  const char* at = std::strstr(buf, "\nPid:");
-  if (at == nullptr) return std::nullopt;
-  return static_cast<pid_t>(std::strtol(at + 5, nullptr, 10));
+  std::string text;
+  if (!f || posix::read_to_end(f.get(), text) != 0) return std::nullopt;
+  const auto pid = key_signed_value(text, "Pid");
+  if (!pid) return std::nullopt;
+  return static_cast<pid_t>(*pid);
 }
 
 // A descriptor the child says is its /proc/<pid>/<name>: a procfs file of
@@ -86,26 +84,19 @@ bool is_proc_file(int fd, const char* name) {
   return path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// One message, if one is waiting. Returns nullopt when none is (EAGAIN) or
-// on end-of-file. Every descriptor received is owned by the result.
-std::optional<Received> receive_one(int socket, pid_t expected, const std::string& name) {
+// One datagram as it arrived: its data, what the kernel said about it, and
+// every descriptor it carried (owned here, so none can leak).
+struct Datagram {
   tp_rdv_hello hello{};
-  char extra;  // a longer datagram fills this and is truncated
-  struct iovec iov[2] = {{&hello, sizeof hello}, {&extra, 1}};
-  alignas(struct cmsghdr) char
-      control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds) + CMSG_SPACE(sizeof(struct ucred))];
-  struct msghdr msg = posix::message_header(iov, 2, control, sizeof control);
-  const ssize_t n = posix::recvmsg_retrying(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
-    throw Error(errno, Step::accept_task, name, "recvmsg on the rendezvous socket");
-  }
-  if (n == 0 && msg.msg_controllen == 0) return std::nullopt;  // end-of-file
-
-  // Take ownership of every descriptor first: nothing below may leak one.
+  ssize_t size = 0;
+  int flags = 0;  // msg_flags: MSG_TRUNC, MSG_CTRUNC
   std::vector<UniqueFd> fds;
-  fds.reserve(kMaxReceivedFds);  // what the control buffer can carry: no throw while taking them
-  std::optional<struct ucred> creds;
+  std::optional<struct ucred> creds;  // SCM_CREDENTIALS: who sent it
+};
+
+// The descriptors and sender credentials of a received message.
+void take_control(struct msghdr& msg, Datagram& d) {
+  d.fds.reserve(kMaxReceivedFds);  // what the control buffer can carry: no throw while taking them
   for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
     if (cm->cmsg_level != SOL_SOCKET) continue;
     if (cm->cmsg_type == SCM_RIGHTS) {
@@ -113,64 +104,82 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
       for (size_t i = 0; i < count; ++i) {
         int fd;
         std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
-        fds.emplace_back(fd);
+        d.fds.emplace_back(fd);
       }
     } else if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
       struct ucred c;
       std::memcpy(&c, CMSG_DATA(cm), sizeof c);
-      creds = c;
+      d.creds = c;
     }
   }
+}
 
-  Received r;
-  if (!creds) {
-    r.reason = "a message without sender credentials";
-    return r;
+// One datagram, if one is waiting. Returns nullopt when none is (EAGAIN) or
+// on end-of-file.
+std::optional<Datagram> receive_datagram(int socket, const std::string& name) {
+  Datagram d;
+  char extra;  // a longer datagram fills this and is truncated
+  struct iovec iov[2] = {{&d.hello, sizeof d.hello}, {&extra, 1}};
+  alignas(struct cmsghdr) char
+      control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds) + CMSG_SPACE(sizeof(struct ucred))];
+  struct msghdr msg = posix::message_header(iov, 2, control, sizeof control);
+  d.size = posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
+  if (d.size < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+    throw Error(errno, Step::accept_task, name, "recvmsg on the rendezvous socket");
   }
-  if (creds->pid != expected) {
-    r.reason =
-        "a message from pid " + std::to_string(creds->pid) + " (uid " + std::to_string(creds->uid) + ")";
-    return r;
-  }
+  if (d.size == 0 && msg.msg_controllen == 0) return std::nullopt;  // end-of-file
+  d.flags = msg.msg_flags;
+  take_control(msg, d);
+  return d;
+}
 
-  // From the expected process: from here on, a defect is the child's.
-  r.verdict = Verdict::malformed;
-  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || n != static_cast<ssize_t>(sizeof hello)) {
-    r.reason = "a message of " + std::to_string(n) + " bytes" +
-               ((msg.msg_flags & MSG_CTRUNC) != 0 ? " with too many descriptors" : "") + "; expected " +
-               std::to_string(sizeof hello);
-    return r;
+// Why a datagram is not from the expected process, or nothing if it is
+// (only the kernel's credentials count).
+std::optional<std::string> foreign_sender(const Datagram& d, pid_t expected) {
+  if (!d.creds) return std::string("a message without sender credentials");
+  if (d.creds->pid == expected) return std::nullopt;
+  return "a message from pid " + std::to_string(d.creds->pid) + " (uid " + std::to_string(d.creds->uid) + ")";
+}
+
+// Why a datagram from the expected process is not a well-formed hello with
+// the descriptors it announces, or nothing if it is.
+std::optional<std::string> malformed_hello(const Datagram& d) {
+  const tp_rdv_hello& hello = d.hello;
+  if ((d.flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || d.size != static_cast<ssize_t>(sizeof hello)) {
+    return "a message of " + std::to_string(d.size) + " bytes" +
+           ((d.flags & MSG_CTRUNC) != 0 ? " with too many descriptors" : "") + "; expected " +
+           std::to_string(sizeof hello);
   }
   if (hello.magic != TP_RDV_MAGIC || hello.version != TP_RDV_VERSION) {
-    r.reason = "a message that is not a taskport rendezvous message of version " +
-               std::to_string(TP_RDV_VERSION) + " (magic " + std::to_string(hello.magic) + ", version " +
-               std::to_string(hello.version) + ")";
-    return r;
+    return "a message that is not a taskport rendezvous message of version " +
+           std::to_string(TP_RDV_VERSION) + " (magic " + std::to_string(hello.magic) + ", version " +
+           std::to_string(hello.version) + ")";
   }
-  const bool has_pidfd = (hello.flags & TP_RDV_HAS_PIDFD) != 0;
-  const bool has_mem = (hello.flags & TP_RDV_HAS_MEM) != 0;
-  const bool has_maps = (hello.flags & TP_RDV_HAS_MAPS) != 0;
-  const size_t announced = size_t{has_pidfd} + size_t{has_mem} + size_t{has_maps};
-  if (fds.size() != announced) {
-    r.reason = "a message announcing " + std::to_string(announced) + " descriptors with " +
-               std::to_string(fds.size());
-    return r;
+  const size_t announced = size_t{(hello.flags & TP_RDV_HAS_PIDFD) != 0} +
+                           size_t{(hello.flags & TP_RDV_HAS_MEM) != 0} +
+                           size_t{(hello.flags & TP_RDV_HAS_MAPS) != 0};
+  if (d.fds.size() != announced) {
+    return "a message announcing " + std::to_string(announced) + " descriptors with " +
+           std::to_string(d.fds.size());
   }
-  if (!has_pidfd) {
-    r.verdict = Verdict::child_error;
-    r.error = hello.pidfd_error != 0 ? hello.pidfd_error : EPROTO;
-    r.reason = "the child could not make a pidfd of itself (pidfd_open needs Linux 5.3)";
-    return r;
-  }
+  return std::nullopt;
+}
+
+// The handover of a well-formed hello that carries a pidfd, each descriptor
+// checked to be what the child says it is; or why one is not.
+Received check_descriptors(Datagram& d, pid_t expected) {
+  Received r;
+  r.verdict = Verdict::malformed;
   size_t next = 0;
-  UniqueFd pidfd = std::move(fds[next++]);
+  UniqueFd pidfd = std::move(d.fds[next++]);
   const auto target = pidfd_target(pidfd.get());
   if (!target || *target != expected) {
     r.reason = target ? "a pidfd naming pid " + std::to_string(*target) : "a descriptor that is not a pidfd";
     return r;
   }
-  UniqueFd mem = has_mem ? std::move(fds[next++]) : UniqueFd();
-  UniqueFd maps = has_maps ? std::move(fds[next++]) : UniqueFd();
+  UniqueFd mem = (d.hello.flags & TP_RDV_HAS_MEM) != 0 ? std::move(d.fds[next++]) : UniqueFd();
+  UniqueFd maps = (d.hello.flags & TP_RDV_HAS_MAPS) != 0 ? std::move(d.fds[next++]) : UniqueFd();
   if (mem && !is_proc_file(mem.get(), "mem")) {
     r.reason = "a memory descriptor that is not a /proc/<pid>/mem file";
     return r;
@@ -183,62 +192,40 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
   r.handover.pidfd = std::move(pidfd);
   r.handover.mem = std::move(mem);
   r.handover.maps = std::move(maps);
-  r.handover.waits = (hello.flags & TP_RDV_WAITS) != 0;
+  r.handover.waits = (d.hello.flags & TP_RDV_WAITS) != 0;
   return r;
 }
 
-// "exit code 0" / "killed by SIGKILL" for our own child (without reaping
-// it), or "exited" when it is not ours to wait for.
-std::string how_it_ended(const Expectation& expect) {
-  if (expect.is_our_child) {
-    siginfo_t info{};
-    if (linux_sys::waitid_pidfd(expect.exit_fd, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid != 0) {
-      return linux_spawn::to_exit_status(info).to_string();
-    }
+// One message, if one is waiting, judged. Returns nullopt when none is
+// (EAGAIN) or on end-of-file. Every descriptor received is owned by the
+// result or closed.
+std::optional<Received> receive_one(int socket, pid_t expected, const std::string& name) {
+  std::optional<Datagram> d = receive_datagram(socket, name);
+  if (!d) return std::nullopt;
+  Received r;
+  if (auto why = foreign_sender(*d, expected)) {
+    r.reason = std::move(*why);
+    return r;
   }
-  return "exited";
-}
-
-std::string with_rejections(std::string detail, const std::vector<std::string>& rejected) {
-  if (rejected.empty()) return detail;
-  detail += "; discarded ";
-  for (size_t i = 0; i < rejected.size() && i < kMaxQuotedRejections; ++i) {
-    if (i > 0) detail += ", ";
-    detail += rejected[i];
+  // From the expected process: from here on, a defect is the child's.
+  r.verdict = Verdict::malformed;
+  if (auto why = malformed_hello(*d)) {
+    r.reason = std::move(*why);
+    return r;
   }
-  if (rejected.size() > kMaxQuotedRejections) {
-    detail += " and " + std::to_string(rejected.size() - kMaxQuotedRejections) + " more";
+  if ((d->hello.flags & TP_RDV_HAS_PIDFD) == 0) {
+    r.verdict = Verdict::child_error;
+    r.error = d->hello.pidfd_error != 0 ? d->hello.pidfd_error : EPROTO;
+    r.reason = "the child could not make a pidfd of itself (pidfd_open needs Linux 5.3)";
+    return r;
   }
-  detail += " (only the child itself may send its handle)";
-  return detail;
-}
-
-std::string with_hint(std::string detail, const Expectation& expect) {
-  if (!expect.hint.empty()) detail += ": " + expect.hint;
-  return detail;
-}
-
-// poll(2) timeout in milliseconds, rounded up so that a wait never ends
-// before the deadline; -1 without one.
-int poll_timeout(const Expectation& expect) {
-  if (!expect.deadline) return -1;
-  const auto left = *expect.deadline - clock::now();
-  if (left <= clock::duration::zero()) return 0;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return static_cast<int>(std::min<long long>(ms, 1000LL * 60 * 60));
+  return check_descriptors(*d, expected);
 }
 
 // True if the process exits within kExitGrace (its pidfd turns readable).
 bool exits_soon(int exit_fd) {
   pollfd p{exit_fd, POLLIN, 0};
-  const auto deadline = clock::now() + kExitGrace;
-  while (true) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
-    const int rc = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
-    if (rc < 0 && errno == EINTR) continue;
-    return rc > 0;
-  }
+  return posix::poll_until(&p, 1, clock::now() + kExitGrace) > 0;
 }
 
 }  // namespace
@@ -264,11 +251,8 @@ Handover receive_handover(int socket, const Expectation& expect) {
       switch (r->verdict) {
         case Verdict::accepted: return std::move(r->handover);
         case Verdict::foreign: rejected.push_back(std::move(r->reason)); break;
-        case Verdict::malformed:
-          throw Error(EPROTO, Step::accept_task, expect.name,
-                      with_rejections("the child sent " + r->reason, rejected));
-        case Verdict::child_error:
-          throw Error(r->error, Step::accept_task, expect.name, with_rejections(r->reason, rejected));
+        case Verdict::malformed: throw common::malformed_message(expect, r->reason, rejected);
+        case Verdict::child_error: throw common::accept_failed(expect, r->error, r->reason, rejected);
       }
     }
     return std::nullopt;
@@ -278,9 +262,7 @@ Handover receive_handover(int socket, const Expectation& expect) {
     if (auto h = drain()) return std::move(*h);
 
     pollfd p[2] = {{socket, POLLIN, 0}, {expect.exit_fd, POLLIN, 0}};
-    const int rc = ::poll(p, 2, poll_timeout(expect));
-    if (rc < 0) {
-      if (errno == EINTR) continue;
+    if (posix::poll_until(p, 2, expect.deadline) < 0) {
       throw Error(errno, Step::poll, expect.name, "waiting for the child's task handle");
     }
     const bool hangup = (p[0].revents & (POLLHUP | POLLERR)) != 0;
@@ -290,33 +272,22 @@ Handover receive_handover(int socket, const Expectation& expect) {
     if ((p[1].revents & POLLIN) != 0 || (hangup && exits_soon(expect.exit_fd))) {
       // What it sent was queued before it exited: one more drain sees it.
       if (auto h = drain()) return std::move(*h);
-      throw Error(
-          ESRCH, Step::accept_task, expect.name,
-          with_rejections(
-              with_hint("the child " + how_it_ended(expect) + " before sending its task handle", expect),
-              rejected));
+      throw common::exited_before_sending(expect, kHandle, rejected);
     }
     if (hangup) {
       // Every copy of the child's end is closed (end-of-file polls readable
       // too, so this is checked before POLLIN).
       if (auto h = drain()) return std::move(*h);
-      throw Error(
-          ECONNABORTED, Step::accept_task, expect.name,
-          with_rejections(with_hint("the child closed its end of the rendezvous without sending its task "
-                                    "handle",
-                                    expect),
-                          rejected));
+      throw common::closed_before_sending(expect, kHandle, rejected);
     }
     if ((p[0].revents & POLLIN) != 0) continue;
-    if (expect.deadline && clock::now() >= *expect.deadline) {
-      throw Error(ETIMEDOUT, Step::accept_task, expect.name,
-                  with_rejections(with_hint("no task handle from the child in time", expect), rejected));
-    }
+    if (expect.deadline && clock::now() >= *expect.deadline)
+      throw common::nothing_in_time(expect, kHandle, rejected);
   }
 }
 
-Task make_task(Handover handover, pid_t pid, bool mem_first) {
-  auto impl = std::make_unique<Task::Impl>(std::move(handover.pidfd), pid);
+Task make_task(Handover handover, pid_t pid, std::string program, bool mem_first) {
+  auto impl = std::make_unique<Task::Impl>(std::move(handover.pidfd), pid, std::move(program));
   const bool have_mem = handover.mem.valid();
   impl->mem_fd = std::move(handover.mem);
   impl->use_mem_fd.store(mem_first && have_mem, std::memory_order_release);
@@ -326,14 +297,14 @@ Task make_task(Handover handover, pid_t pid, bool mem_first) {
 
 int free_child_fd(const Command& cmd, int preferred) {
   std::set<int> used = {0, 1, 2};
-  for (const auto& m : cmd.fd_mappings()) used.insert(m.child_fd);
+  for (const auto& m : detail::CommandAccess::fd_mappings(cmd)) used.insert(m.child_fd);
   int fd = std::max(preferred, 3);
   while (used.count(fd) != 0) ++fd;
   return fd;
 }
 
-void release_child(int socket) noexcept {
+void let_child_go(int socket) noexcept {
   if (socket >= 0) ::shutdown(socket, SHUT_RDWR);
 }
 
-}  // namespace taskport::linux_rendezvous
+}  // namespace taskport::backend::rendezvous

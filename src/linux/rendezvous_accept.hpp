@@ -21,35 +21,28 @@
 #include <optional>
 #include <string>
 
+#include "common/handover.hpp"
 #include "taskport/command.hpp"
 #include "taskport/error.hpp"
 #include "taskport/task.hpp"
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::linux_rendezvous {
+namespace taskport::backend::rendezvous {
 
 // What one child handed over, checked.
 struct Handover {
   UniqueFd pidfd;      // names the expected pid
   UniqueFd mem;        // /proc/<pid>/mem, or invalid if the child could not open it
   UniqueFd maps;       // /proc/<pid>/maps, or invalid
-  bool waits = false;  // the child waits for the release (shutdown of our end)
+  bool waits = false;  // the child waits until let go (shutdown of our end)
 };
 
 // A SOCK_SEQPACKET pair, both ends close-on-exec; `ours` has SO_PASSCRED.
 // Throws Error(errno, step, name).
 void make_socket_pair(UniqueFd& ours, UniqueFd& theirs, Step step, const std::string& name);
 
-// What to wait for and how to word failures.
-struct Expectation {
-  pid_t pid = -1;
-  int exit_fd = -1;  // a pidfd of the expected process: readable once it exits
-  // Our child: its exit status can be quoted (waitid WNOWAIT never reaps).
-  bool is_our_child = false;
-  std::optional<std::chrono::steady_clock::time_point> deadline;  // none: no limit
-  std::string name;                                               // the program, for Error
-  std::string hint;  // appended to "never sent" errors: what the child should have done
-};
+// What to wait for and how to word failures (the same on both backends).
+using common::Expectation;
 
 // Waits for the expected process's message on `socket`. Throws
 // Error(…, Step::accept_task, name):
@@ -61,10 +54,11 @@ struct Expectation {
 //   the child's errno, if it reported that it could not make a pidfd.
 Handover receive_handover(int socket, const Expectation& expect);
 
-// The Task for a checked handover. mem_first: every memory access goes
+// The Task for a checked handover from `pid`; `program` is its
+// Error::program() (taskport/error.hpp). mem_first: every memory access goes
 // through the handed-over mem fd (Impl::use_mem_fd); otherwise
 // process_vm_readv is tried first and the mem fd is the fallback.
-Task make_task(Handover handover, pid_t pid, bool mem_first);
+Task make_task(Handover handover, pid_t pid, std::string program, bool mem_first);
 
 // The descriptor number for the child's end in `cmd`'s child: `preferred`
 // (at least 3) unless stdio or an inherit_fd() target of `cmd` is there.
@@ -72,6 +66,6 @@ int free_child_fd(const Command& cmd, int preferred);
 
 // Lets a waiting child run on: shutdown(SHUT_RDWR) of our end, which its
 // recv sees as end-of-file even if other copies of either end exist.
-void release_child(int socket) noexcept;
+void let_child_go(int socket) noexcept;
 
-}  // namespace taskport::linux_rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -61,8 +61,8 @@ static void open_memory_files(int* mem, int32_t* mem_error, int* maps, int32_t* 
 }
 
 /* Blocks until the spawner shuts its end down (recv returns 0) or the
- * socket breaks. Stray data is ignored: only the shutdown releases us. */
-static void wait_for_release(int fd) {
+ * socket breaks. Stray data is ignored: only the shutdown lets us go. */
+static void wait_until_let_go(int fd) {
   char byte;
   for (;;) {
     const long n = syscall(SYS_recvfrom, fd, &byte, 1L, 0L, (void*)0, (void*)0);
@@ -71,78 +71,88 @@ static void wait_for_release(int fd) {
   }
 }
 
+/* Fills `hello` and `fds` (*nfds of them) with this process's handles: a
+ * pidfd of itself, /proc/self/mem and /proc/self/maps, each flagged when
+ * present, its errno recorded when not. */
+static void make_handles(struct tp_rdv_hello* hello, int fds[TP_RDV_MAX_FDS], unsigned* nfds) {
+  int mem = -1, maps = -1;
+  long pid, pidfd;
+
+  memset(hello, 0, sizeof *hello);
+  hello->magic = TP_RDV_MAGIC;
+  hello->version = TP_RDV_VERSION;
+  *nfds = 0;
+
+  pid = syscall(SYS_getpid);
+  hello->pid = (int32_t)pid;
+  pidfd = syscall(SYS_pidfd_open, pid, 0L);
+  if (pidfd >= 0) {
+    hello->flags |= TP_RDV_HAS_PIDFD;
+    fds[(*nfds)++] = (int)pidfd;
+  } else {
+    hello->pidfd_error = errno;
+  }
+  open_memory_files(&mem, &hello->mem_error, &maps, &hello->maps_error);
+  if (mem >= 0) {
+    hello->flags |= TP_RDV_HAS_MEM;
+    fds[(*nfds)++] = mem;
+  }
+  if (maps >= 0) {
+    hello->flags |= TP_RDV_HAS_MAPS;
+    fds[(*nfds)++] = maps;
+  }
+}
+
+/* Sends `hello` with the `nfds` descriptors in `fds` (SCM_RIGHTS) as one
+ * datagram. Returns 0, or the errno of the failure (EPROTO: sent short). */
+static int send_hello(int fd, const struct tp_rdv_hello* hello, const int fds[TP_RDV_MAX_FDS],
+                      unsigned nfds) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * TP_RDV_MAX_FDS)];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov;
+  struct msghdr msg;
+  long n;
+
+  memset(&control, 0, sizeof control);
+  memset(&msg, 0, sizeof msg);
+  iov.iov_base = (void*)hello;
+  iov.iov_len = sizeof *hello;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (nfds > 0) {
+    struct cmsghdr* cm;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+  }
+  do {
+    n = syscall(SYS_sendmsg, fd, &msg, (long)MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  return (size_t)n == sizeof *hello ? 0 : EPROTO;
+}
+
 int tp_rdv_send(int fd, unsigned flags) {
   struct tp_rdv_hello hello;
   int fds[TP_RDV_MAX_FDS];
-  unsigned nfds = 0;
-  int mem = -1, maps = -1;
-  long pid, pidfd;
-  int result = 0;
+  unsigned nfds;
+  int result;
 
-  memset(&hello, 0, sizeof hello);
-  hello.magic = TP_RDV_MAGIC;
-  hello.version = TP_RDV_VERSION;
-
-  pid = syscall(SYS_getpid);
-  hello.pid = (int32_t)pid;
-  pidfd = syscall(SYS_pidfd_open, pid, 0L);
-  if (pidfd >= 0) {
-    hello.flags |= TP_RDV_HAS_PIDFD;
-    fds[nfds++] = (int)pidfd;
-  } else {
-    hello.pidfd_error = errno;
-  }
-  open_memory_files(&mem, &hello.mem_error, &maps, &hello.maps_error);
-  if (mem >= 0) {
-    hello.flags |= TP_RDV_HAS_MEM;
-    fds[nfds++] = mem;
-  }
-  if (maps >= 0) {
-    hello.flags |= TP_RDV_HAS_MAPS;
-    fds[nfds++] = maps;
-  }
+  make_handles(&hello, fds, &nfds);
   if (flags & TP_RDV_SEND_WAIT) hello.flags |= TP_RDV_WAITS;
-
-  {
-    union {
-      char buf[CMSG_SPACE(sizeof(int) * TP_RDV_MAX_FDS)];
-      struct cmsghdr align;
-    } control;
-    struct iovec iov;
-    struct msghdr msg;
-    long n;
-
-    memset(&control, 0, sizeof control);
-    memset(&msg, 0, sizeof msg);
-    iov.iov_base = &hello;
-    iov.iov_len = sizeof hello;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (nfds > 0) {
-      struct cmsghdr* cm;
-      msg.msg_control = control.buf;
-      msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-      cm = CMSG_FIRSTHDR(&msg);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-      memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-    }
-    do {
-      n = syscall(SYS_sendmsg, fd, &msg, (long)MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      result = errno;
-    } else if ((size_t)n != sizeof hello) {
-      result = EPROTO;
-    }
-  }
+  result = send_hello(fd, &hello, fds, nfds);
 
   /* The spawner holds its own copies now. */
   while (nfds > 0) sys_close(fds[--nfds]);
 
   if (result == 0 && !(hello.flags & TP_RDV_HAS_PIDFD)) result = hello.pidfd_error;
-  if (result == 0 && (flags & TP_RDV_SEND_WAIT)) wait_for_release(fd);
+  if (result == 0 && (flags & TP_RDV_SEND_WAIT)) wait_until_let_go(fd);
   return result;
 }
 

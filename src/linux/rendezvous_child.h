@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 /* tp_rdv_send flags */
-#define TP_RDV_SEND_WAIT 0x1u /* after sending, wait until the spawner releases us */
+#define TP_RDV_SEND_WAIT 0x1u /* after sending, wait until the spawner lets us go */
 
 /* Sends this process's handles (a pidfd of itself, /proc/self/mem and
  * /proc/self/maps, opened here and now) over the rendezvous socket `fd`;

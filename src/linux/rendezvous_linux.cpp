@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "linux/proc_access.hpp"
+#include "common/pid_program.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_child.h"
 #include "linux/rendezvous_wire.h"
@@ -16,54 +16,49 @@
 
 namespace taskport {
 
-using linux_rendezvous::Expectation;
+using backend::rendezvous::Expectation;
 
 struct Rendezvous::Impl {
-  UniqueFd ours;    // SO_PASSCRED; kept until the child is released
+  UniqueFd ours;    // SO_PASSCRED; kept until the child is let go
   UniqueFd theirs;  // the child's end: open until the child has been spawned
   Start start = Start::at_once;
-  bool done = false;  // accepted or released
+  bool done = false;  // accepted, or let go
 };
 
 namespace {
 
-constexpr const char* kName = "rendezvous";
+// Errors about the Rendezvous itself concern no child yet: they name this
+// process (Error::program(), taskport/error.hpp).
+std::string self() { return common::pid_program(::getpid()); }
 
 Rendezvous::Impl& usable(const std::unique_ptr<Rendezvous::Impl>& impl, const char* what) {
-  if (!impl) throw Error(EINVAL, Step::rendezvous, kName, std::string(what) + " on a moved-from Rendezvous");
+  if (!impl) throw Error(EINVAL, Step::rendezvous, self(), std::string(what) + " on a moved-from Rendezvous");
   if (impl->done) {
-    throw Error(EINVAL, Step::rendezvous, kName,
-                std::string(what) + " after the rendezvous was accepted or released");
+    throw Error(EINVAL, Step::rendezvous, self(),
+                std::string(what) + " after the rendezvous was accepted or ended");
   }
   return *impl;
 }
 
 void add_env(Rendezvous::ChildSetup& setup, Rendezvous::Start start, int child_fd) {
   setup.env.emplace_back(TP_RDV_ENV_FD, std::to_string(child_fd));
-  if (start == Rendezvous::Start::on_release) setup.env.emplace_back(TP_RDV_ENV_WAIT, "1");
+  if (start == Rendezvous::Start::when_let_go) setup.env.emplace_back(TP_RDV_ENV_WAIT, "1");
 }
 
 }  // namespace
 
 Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
   impl_->start = start;
-  linux_rendezvous::make_socket_pair(impl_->ours, impl_->theirs, Step::rendezvous, kName);
+  backend::rendezvous::make_socket_pair(impl_->ours, impl_->theirs, Step::rendezvous, self());
 }
 
-Rendezvous::~Rendezvous() { release(); }
+// Where Impl is complete (move assignment: common/rendezvous.cpp).
+Rendezvous::~Rendezvous() { let_go(); }
 Rendezvous::Rendezvous(Rendezvous&&) noexcept = default;
-
-Rendezvous& Rendezvous::operator=(Rendezvous&& other) noexcept {
-  if (this != &other) {
-    release();
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
 
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
   Impl& impl = usable(impl_, "child_setup");
-  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, kName, "child_setup after accept began");
+  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, self(), "child_setup after accept began");
   ChildSetup setup;
   add_env(setup, impl.start, impl.theirs.get());
   setup.fds.push_back({impl.theirs.get(), impl.theirs.get()});
@@ -72,8 +67,8 @@ Rendezvous::ChildSetup Rendezvous::child_setup() const {
 
 Command& Rendezvous::prepare(Command& cmd) const {
   Impl& impl = usable(impl_, "prepare");
-  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, kName, "prepare after accept began");
-  const int child_fd = linux_rendezvous::free_child_fd(cmd, impl.theirs.get());
+  if (!impl.theirs) throw Error(EINVAL, Step::rendezvous, self(), "prepare after accept began");
+  const int child_fd = backend::rendezvous::free_child_fd(cmd, impl.theirs.get());
 
   ChildSetup setup;
   add_env(setup, impl.start, child_fd);
@@ -90,9 +85,9 @@ Task accept_from(Rendezvous::Impl& impl, const Expectation& expect) {
   // The child has been spawned: our copy of its end must go, or the child's
   // closing its own would never be noticed.
   impl.theirs.reset();
-  linux_rendezvous::Handover handover;
+  backend::rendezvous::Handover handover;
   try {
-    handover = linux_rendezvous::receive_handover(impl.ours.get(), expect);
+    handover = backend::rendezvous::receive_handover(impl.ours.get(), expect);
   } catch (const Error& e) {
     if (e.errno_value() != ETIMEDOUT) {
       impl.done = true;
@@ -102,16 +97,10 @@ Task accept_from(Rendezvous::Impl& impl, const Expectation& expect) {
   }
   impl.done = true;
   if (impl.start == Rendezvous::Start::at_once) {
-    linux_rendezvous::release_child(impl.ours.get());
+    backend::rendezvous::let_child_go(impl.ours.get());
     impl.ours.reset();
   }
-  return linux_rendezvous::make_task(std::move(handover), expect.pid, /*mem_first=*/true);
-}
-
-std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
-  const auto now = std::chrono::steady_clock::now();
-  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                   std::max(timeout, std::chrono::nanoseconds::zero()));
+  return backend::rendezvous::make_task(std::move(handover), expect.pid, expect.name, /*mem_first=*/true);
 }
 
 constexpr const char* kHint = "the program must call taskport::send_task_to_spawner()";
@@ -120,23 +109,19 @@ constexpr const char* kHint = "the program must call taskport::send_task_to_spaw
 
 Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
   Impl& impl = usable(impl_, "accept");
-  Expectation expect;
-  expect.pid = child.pid();
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = true;
-  expect.deadline = deadline_after(timeout);
-  expect.name = child.program();
+  Expectation expect = common::expect_from(child);
+  expect.deadline = common::deadline_after(timeout);
   expect.hint = kHint;
   return accept_from(impl, expect);
 }
 
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   Impl& impl = usable(impl_, "accept");
-  const auto deadline = deadline_after(timeout);
-  const std::string name = linux_proc::task_name(pid);
+  const auto deadline = common::deadline_after(timeout);
+  const std::string name = common::pid_program(pid);
   if (pid <= 0) throw Error(EINVAL, Step::accept_task, name, "not a process id");
   // Safe from pid reuse while the caller does not reap the child (contract).
-  UniqueFd watch(linux_sys::pidfd_open(pid));
+  UniqueFd watch(backend::pidfd_open(pid));
   if (!watch) throw Error(errno, Step::accept_task, name, "pidfd_open of the expected process");
   Expectation expect;
   expect.pid = pid;
@@ -148,10 +133,10 @@ Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
   return accept_from(impl, expect);
 }
 
-void Rendezvous::release() noexcept {
+void Rendezvous::let_go() noexcept {
   if (!impl_) return;
   impl_->done = true;
-  linux_rendezvous::release_child(impl_->ours.get());
+  backend::rendezvous::let_child_go(impl_->ours.get());
   impl_->ours.reset();
   impl_->theirs.reset();
 }
@@ -174,13 +159,13 @@ bool send_task_to_spawner() {
       case ECONNRESET: detail = "the spawner closed the rendezvous"; break;
       default: break;
     }
-    throw Error(rc, Step::send_task, linux_proc::task_name(::getpid()), detail);
+    throw Error(rc, Step::send_task, common::pid_program(::getpid()), detail);
   }
   return true;
 }
 
-int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_for_release) noexcept {
-  return tp_rdv_send(rendezvous_fd, wait_for_release ? TP_RDV_SEND_WAIT : 0u);
+int send_task_to_spawner_signal_safe(int rendezvous_fd, bool wait_until_let_go) noexcept {
+  return tp_rdv_send(rendezvous_fd, wait_until_let_go ? TP_RDV_SEND_WAIT : 0u);
 }
 
 }  // namespace taskport

@@ -13,7 +13,7 @@
  *   SCM_RIGHTS:  in this order, each present iff its flag is set: a pidfd of
  *                the sender, an open /proc/<pid>/mem (O_RDWR, else O_RDONLY),
  *                an open /proc/<pid>/maps.
- * The spawner never answers with data. It releases a child that waits
+ * The spawner never answers with data. It lets a child that waits go on
  * (TP_RDV_WAITS) by shutting its end down: the child's recv then returns 0,
  * whoever else still holds a copy of either end. */
 #ifndef TASKPORT_LINUX_RENDEZVOUS_WIRE_H
@@ -23,7 +23,7 @@
 
 /* The descriptor number of the child's end, in decimal. */
 #define TP_RDV_ENV_FD "TASKPORT_RENDEZVOUS_FD"
-/* "1": the spawner asks the child to wait, after sending, until released. */
+/* "1": the spawner asks the child to wait, after sending, until let go. */
 #define TP_RDV_ENV_WAIT "TASKPORT_RENDEZVOUS_WAIT"
 
 #define TP_RDV_MAGIC 0x56525054u /* "TPRV" */

@@ -15,8 +15,13 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <string>
 
+#include "common/child_access.hpp"
+#include "common/child_guard.hpp"
+#include "common/command_access.hpp"
+#include "common/validate_command.hpp"
 #include "linux/child_exec.hpp"
 #include "linux/exec_plan.hpp"
 #include "linux/preload_spawn.hpp"
@@ -24,15 +29,16 @@
 #include "linux/task_impl.hpp"
 #include "linux/tracer.hpp"
 #include "linux/wait_status.hpp"
+#include "posix/eintr.hpp"
 #include "posix/socket_message.hpp"
 #include "taskport/command.hpp"
 
 namespace taskport {
 namespace {
 
-using linux_spawn::ChildContext;
-using linux_spawn::ChildReport;
-using linux_spawn::ExecPlan;
+using backend::ChildContext;
+using backend::ChildReport;
+using backend::ExecPlan;
 
 // Room for our frames plus a user hook's (the hook contract promises 64 KiB),
 // with slack for sanitizer builds. Reserved, not committed: untouched pages
@@ -97,10 +103,10 @@ class AllSignalsBlocked {
  public:
   AllSignalsBlocked() {
     const std::uint64_t all = ~std::uint64_t{0};
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, linux_sys::kKernelSigsetSize);
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, backend::kKernelSigsetSize);
   }
   ~AllSignalsBlocked() {
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, linux_sys::kKernelSigsetSize);
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, backend::kKernelSigsetSize);
   }
   AllSignalsBlocked(const AllSignalsBlocked&) = delete;
   AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
@@ -121,7 +127,8 @@ UniqueFd receive_pidfd(int socket) {
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {&byte, 1};
   struct msghdr msg = posix::message_header(&iov, 1, control, sizeof control);
-  const ssize_t n = posix::recvmsg_retrying(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  const ssize_t n =
+      posix::retry_on_eintr([&] { return ::recvmsg(socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); });
   if (n != 1) return UniqueFd();
   struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
   if (cm == nullptr || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
@@ -144,7 +151,7 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
 
   if (!g_clone_pidfd_refused.load(std::memory_order_relaxed)) {
     int pidfd = -1;
-    out.pid = ::__clone(linux_spawn::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
+    out.pid = ::__clone(backend::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
     if (out.pid > 0) {
       out.pidfd.reset(pidfd);
       return out;
@@ -157,17 +164,17 @@ Cloned clone_child(ChildContext& ctx, const std::string& program) {
     throw Error(errno, Step::receive_pidfd, program);
   UniqueFd ours(sv[0]), theirs(sv[1]);
   ctx.pidfd_socket = theirs.get();
-  out.pid = ::__clone(linux_spawn::taskport_child_entry, stack, kFlags, &ctx, nullptr);
+  out.pid = ::__clone(backend::taskport_child_entry, stack, kFlags, &ctx, nullptr);
   if (out.pid < 0) throw Error(errno, Step::clone, program);
   g_clone_pidfd_refused.store(true, std::memory_order_relaxed);
   out.pidfd = receive_pidfd(ours.get());
   return out;
 }
 
+// Reaps a child that failed before execve (it has exited or is exiting).
 std::optional<ExitStatus> reap_failed(const Cloned& c) {
-  if (!c.pidfd) return linux_spawn::reap_pid(c.pid);
-  int err = 0;
-  return linux_spawn::reap(c.pidfd.get(), true, err);
+  return c.pidfd ? backend::reap_when_exited(c.pidfd.get()).status
+                 : backend::reap_pid_when_exited(c.pid).status;
 }
 
 // Start suspended, after a successful execve: the child was traced by this
@@ -175,28 +182,26 @@ std::optional<ExitStatus> reap_failed(const Cloned& c) {
 // program's first instruction. That stop *is* the first suspension of the
 // Task: the tracer keeps it, and the last Task::resume() gives the child its
 // signal mask back and detaches, suppressing the SIGTRAP.
-std::unique_ptr<linux_trace::Suspension> await_exec_stop(const Cloned& c, std::uint64_t mask,
-                                                         const std::string& program) {
+std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::uint64_t mask,
+                                                     const std::string& program) {
   siginfo_t info{};
-  int rc;
-  do {
-    // Bounded: the kernel queues the SIGTRAP as execve completes, and a child
-    // that dies past execve's point of no return reports its exit instead.
-    rc = linux_sys::waitid_pidfd(c.pidfd.get(), &info, WSTOPPED | WEXITED);
-  } while (rc != 0 && errno == EINTR);
+  // Bounded: the kernel queues the SIGTRAP as execve completes, and a child
+  // that dies past execve's point of no return reports its exit instead.
+  const int rc =
+      posix::retry_on_eintr([&] { return backend::waitid_pidfd(child.pidfd(), &info, WSTOPPED | WEXITED); });
   if (rc != 0) throw Error(errno, Step::await_exec_stop, program);
   if (info.si_code != CLD_TRAPPED) {
     throw Error(ECHILD, Step::await_exec_stop, program,
-                "child ended right after execve: " + linux_spawn::to_exit_status(info).to_string());
+                "child ended right after execve: " + backend::to_exit_status(info).to_string());
   }
-  auto s = std::make_unique<linux_trace::Suspension>();
-  s->pid = c.pid;
-  s->pidfd = c.pidfd.get();
+  auto s = std::make_unique<backend::Suspension>();
+  s->pid = child.pid();
+  s->pidfd = child.pidfd();
   s->leader_is_child = true;
-  s->threads[c.pid];
+  s->threads[child.pid()];
   s->from_exec = true;
   s->exec_mask = mask;
-  linux_trace::adopt(*s);
+  backend::adopt(*s);
   return s;
 }
 
@@ -227,29 +232,46 @@ Cloned launch(ChildContext& ctx, ChildReport& report, const std::string& program
 
 std::uint64_t current_signal_mask() {
   std::uint64_t mask = 0;
-  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, linux_sys::kKernelSigsetSize);
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, backend::kKernelSigsetSize);
   return mask;
 }
 
+// The Task's own pidfd: a second descriptor, so that Child and Task close
+// theirs independently.
+UniqueFd duplicate_pidfd(int pidfd, const std::string& program) {
+  UniqueFd fd(::fcntl(pidfd, F_DUPFD_CLOEXEC, 3));
+  if (!fd) throw Error(errno, Step::duplicate_handle, program);
+  return fd;
+}
+
+// The child, and what spawn_with_task makes its Task of.
 struct Spawned {
   Child child;
-  UniqueFd task_pidfd;
-  pid_t pid;
-  std::unique_ptr<linux_trace::Suspension> suspension;
+  UniqueFd task_pidfd;                              // with a Task
+  std::unique_ptr<backend::Suspension> suspension;  // start suspended: the post-exec stop
 };
 
+// Clones the child and, once it has exec'd, takes what the Task needs; a
+// failure after the exec kills and reaps the child.
+Spawned start(ChildContext& ctx, ChildReport& report, ExecPlan& plan, bool want_task, std::uint64_t mask,
+              const std::string& program) {
+  Cloned c = launch(ctx, report, program);
+  Spawned s{detail::ChildAccess::make(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
+                                      std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2])),
+            UniqueFd(), nullptr};
+  common::ChildGuard guard(s.child);
+  if (want_task) s.task_pidfd = duplicate_pidfd(s.child.pidfd(), program);
+  if (plan.traceme) s.suspension = await_exec_stop(s.child, mask, program);
+  guard.dismiss();
+  return s;
+}
+
 Spawned spawn_linux(const Command& cmd, bool want_task) {
-  const std::string& program = cmd.program();
-  if (cmd.get_start_suspended() && !want_task) {
-    throw Error(EINVAL, Step::resume, program,
-                "start_suspended needs spawn_with_task(): nothing could resume it");
-  }
-  if (cmd.get_task_via_preload() && !want_task) {
-    throw Error(EINVAL, Step::rendezvous, program, "task_via_preload needs spawn_with_task()");
-  }
+  const std::string& program = cmd.get_program();
+  common::validate_command(cmd, want_task);
 
   ExecPlan plan;
-  linux_spawn::build_exec_plan(cmd, plan);
+  backend::build_exec_plan(cmd, plan);
   std::vector<int> scratch(plan.redirects.size(), -1);
   ChildReport report;
   ChildContext ctx;
@@ -257,33 +279,16 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   ctx.report = &report;
   ctx.scratch = &scratch;
 
-  Cloned c;
-  std::unique_ptr<linux_trace::Suspension> suspension;
-  if (plan.traceme) {
-    // The thread that clones becomes the child's tracer: do it on the tracer
-    // thread, which keeps the post-exec stop as the Task's first suspension.
-    const std::uint64_t mask = current_signal_mask();
-    linux_trace::run_on_tracer([&] {
-      c = launch(ctx, report, program);
-      suspension = await_exec_stop(c, mask, program);
-    });
-  } else {
-    c = launch(ctx, report, program);
-  }
-
-  UniqueFd task_fd;
-  if (want_task) {
-    task_fd.reset(::fcntl(c.pidfd.get(), F_DUPFD_CLOEXEC, 3));
-    if (!task_fd) {
-      const int error = errno;
-      linux_sys::pidfd_send_signal(c.pidfd.get(), SIGKILL);
-      reap_failed(c);
-      throw Error(error, Step::duplicate_handle, program);
-    }
-  }
-  return Spawned{Child(c.pid, std::move(c.pidfd), program, std::move(plan.parent_ends[0]),
-                       std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2])),
-                 std::move(task_fd), c.pid, std::move(suspension)};
+  if (!plan.traceme) return start(ctx, report, plan, want_task, 0, program);
+  // Start suspended: the child arms PTRACE_TRACEME and keeps every signal
+  // but SIGTRAP blocked through execve (child_exec.cpp says why); the
+  // thread that clones becomes its tracer, so clone on the tracer thread,
+  // which keeps the post-exec SIGTRAP stop as the Task's first suspension.
+  // The last Task::resume() restores the signal mask and detaches.
+  const std::uint64_t mask = current_signal_mask();
+  std::optional<Spawned> s;
+  backend::run_on_tracer([&] { s.emplace(start(ctx, report, plan, want_task, mask, program)); });
+  return std::move(*s);
 }
 
 }  // namespace
@@ -291,9 +296,10 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
 Child Command::spawn() const { return std::move(spawn_linux(*this, false).child); }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
-  if (get_task_via_preload()) return linux_rendezvous::spawn_with_task_via_preload(*this);
+  if (detail::CommandAccess::task_via_preload(*this))
+    return backend::rendezvous::spawn_with_task_via_preload(*this);
   Spawned s = spawn_linux(*this, true);
-  auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.pid);
+  auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.child.pid(), get_program());
   if (s.suspension) {
     impl->suspend_count = 1;
     impl->suspension = std::move(s.suspension);

@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <map>
 
-namespace taskport::linux_trace {
+namespace taskport::backend {
 
 // The threads of one suspended task, each in a ptrace stop, attached by the
 // tracer thread. Owned by Task::Impl while suspend_count > 0; created and
-// released only on the tracer thread.
+// ended (resume_all) only on the tracer thread.
 struct Suspension {
   pid_t pid = 0;
   int pidfd = -1;  // borrowed from Task::Impl, which outlives the Suspension
@@ -23,10 +23,10 @@ struct Suspension {
   };
   std::map<pid_t, Thread> threads;
   // Start suspended: the main thread is attached by PTRACE_TRACEME and sits in
-  // the post-exec SIGTRAP stop with every signal blocked but SIGTRAP; release
+  // the post-exec SIGTRAP stop with every signal blocked but SIGTRAP; resume_all
   // gives it this mask back and suppresses the SIGTRAP.
   bool from_exec = false;
   std::uint64_t exec_mask = 0;
 };
 
-}  // namespace taskport::linux_trace
+}  // namespace taskport::backend

@@ -16,7 +16,7 @@
 #define CLONE_PIDFD 0x00001000
 #endif
 
-namespace taskport::linux_sys {
+namespace taskport::backend {
 
 inline int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -34,4 +34,4 @@ inline int waitid_pidfd(int pidfd, siginfo_t* info, int options) {
 // rt_sigprocmask/rt_sigaction take its size explicitly.
 inline constexpr unsigned long kKernelSigsetSize = 8;
 
-}  // namespace taskport::linux_sys
+}  // namespace taskport::backend

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "linux/suspension.hpp"
 #include "taskport/task.hpp"
@@ -17,10 +18,14 @@
 namespace taskport {
 
 struct Task::Impl {
-  Impl(UniqueFd fd, pid_t p) noexcept : pidfd(std::move(fd)), pid(p) {}
+  Impl(UniqueFd fd, pid_t p, std::string name) noexcept
+      : pidfd(std::move(fd)), pid(p), program(std::move(name)) {}
 
   UniqueFd pidfd;
   pid_t pid;
+  // Error::program() of every error about this task: the program it was
+  // spawned from, or "pid <N>" (taskport/error.hpp).
+  std::string program;
 
   // /proc/<pid> as a directory fd, opened once and proven to name this task
   // (see proc_access.hpp); files are opened relative to it, so a recycled pid
@@ -44,7 +49,7 @@ struct Task::Impl {
   // Counted suspension (tracer.hpp). Guarded by suspend_mutex.
   mutable std::mutex suspend_mutex;
   int suspend_count = 0;
-  std::unique_ptr<linux_trace::Suspension> suspension;
+  std::unique_ptr<backend::Suspension> suspension;
 
   ~Impl();
 };

@@ -13,12 +13,12 @@ namespace taskport {
 
 TaskInfo Task::info() const {
   const Impl& t = *impl_;
-  using linux_proc::key_kib_as_bytes;
-  using linux_proc::key_value;
+  using backend::key_kib_as_bytes;
+  using backend::key_value;
   TaskInfo info;
 
   // Sizes, thread count, context switches. World-readable.
-  const std::string status = linux_proc::read_proc_file(t, "status", Step::read_info);
+  const std::string status = backend::read_proc_file(t, "status", Step::read_info);
   info.virtual_size = key_kib_as_bytes(status, "VmSize");
   info.resident_size = key_kib_as_bytes(status, "VmRSS");
   info.resident_size_peak = key_kib_as_bytes(status, "VmHWM");
@@ -31,21 +31,21 @@ TaskInfo Task::info() const {
 
   // CPU times and faults (whole thread group, exited threads included).
   // World-readable; the fields used here are never masked.
-  const std::string stat_text = linux_proc::read_proc_file(t, "stat", Step::read_info);
-  if (auto stat = linux_proc::parse_stat(stat_text)) {
-    const long hz = linux_proc::clock_ticks_per_second();
-    info.user_time = linux_proc::ticks_to_duration(stat->utime, hz);
-    info.system_time = linux_proc::ticks_to_duration(stat->stime, hz);
+  const std::string stat_text = backend::read_proc_file(t, "stat", Step::read_info);
+  if (auto stat = backend::parse_stat(stat_text)) {
+    const long hz = backend::clock_ticks_per_second();
+    info.user_time = backend::ticks_to_duration(stat->utime, hz);
+    info.system_time = backend::ticks_to_duration(stat->stime, hz);
     info.minor_faults = stat->minflt;
     info.major_faults = stat->majflt;
   } else {
-    throw Error(EBADMSG, Step::read_info, linux_proc::task_name(t.pid),
+    throw Error(EBADMSG, Step::read_info, t.program,
                 "unexpected format of /proc/" + std::to_string(t.pid) + "/stat");
   }
 
   // Syscall counts: needs PTRACE_MODE_READ; absent when refused.
   std::string io;
-  if (linux_proc::try_read_proc_file(t, "io", io, Step::read_info)) {
+  if (backend::try_read_proc_file(t, "io", io, Step::read_info)) {
     info.syscalls_read = key_value(io, "syscr");
     info.syscalls_write = key_value(io, "syscw");
   }

@@ -3,25 +3,28 @@
 // the tracer thread. Memory, regions, threads and usage live in their own
 // task_*_linux.cpp files.
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 
+#include "common/backend.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/tracer.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
 
-using linux_proc::task_name;
+namespace backend {
+const std::string& program_of(const Task::Impl& task) noexcept { return task.program; }
+}  // namespace backend
 
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
   // with nobody left to resume it.
   if (!suspension) return;
   try {
-    linux_trace::run_on_tracer([this] { linux_trace::release(std::move(suspension)); });
+    backend::run_on_tracer([this] { backend::resume_all(std::move(suspension)); });
   } catch (...) {
     // The tracer thread could not be reached (no thread in a forked child):
     // the tracer of these threads is gone with it, which detaches them.
@@ -39,35 +42,30 @@ int Task::exit_fd() const noexcept { return impl_->pidfd.get(); }
 
 bool Task::is_alive() const {
   // A pidfd polls readable once the process has exited (zombie or reaped).
-  pollfd p{impl_->pidfd.get(), POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) throw Error(errno, Step::poll, task_name(impl_->pid));
-  return rc == 0;
+  const int revents = posix::poll_now(impl_->pidfd.get());
+  if (revents < 0) throw Error(errno, Step::poll, impl_->program);
+  return revents == 0;
 }
 
 void Task::signal(int sig) {
-  if (linux_sys::pidfd_send_signal(impl_->pidfd.get(), sig) != 0) {
-    throw Error(errno, Step::send_signal, task_name(impl_->pid));
+  if (backend::pidfd_send_signal(impl_->pidfd.get(), sig) != 0) {
+    throw Error(errno, Step::send_signal, impl_->program);
   }
 }
 
 void Task::suspend() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0) {
-    linux_trace::run_on_tracer([this] { impl_->suspension = linux_trace::suspend_all(*impl_); });
+    backend::run_on_tracer([this] { impl_->suspension = backend::suspend_all(*impl_); });
   }
   ++impl_->suspend_count;
 }
 
 void Task::resume() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0)
-    throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
+  if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
   if (impl_->suspend_count == 1) {
-    linux_trace::run_on_tracer([this] { linux_trace::release(std::move(impl_->suspension)); });
+    backend::run_on_tracer([this] { backend::resume_all(std::move(impl_->suspension)); });
   }
   --impl_->suspend_count;
 }
@@ -81,11 +79,10 @@ int Task::suspend_count() const {
 Registers Task::registers(pid_t tid) const {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0 || !impl_->suspension) {
-    throw Error(EBUSY, Step::read_registers, task_name(impl_->pid),
-                "the task must be suspended to read registers");
+    throw Error(EBUSY, Step::read_registers, impl_->program, "the task must be suspended to read registers");
   }
   Registers regs{};
-  linux_trace::run_on_tracer([&] { regs = linux_trace::get_registers(*impl_->suspension, tid); });
+  backend::run_on_tracer([&] { regs = backend::get_registers(*impl_->suspension, tid, impl_->program); });
   return regs;
 }
 #endif

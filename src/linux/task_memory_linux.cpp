@@ -8,7 +8,7 @@
 // Two mechanisms, two ways of staying on the right process:
 //   * process_vm_readv takes a pid. A pid is recycled only after its process
 //     is reaped, and the pidfd reports that (POLLHUP); so after every call we
-//     check linux_proc::reaped(): if the task is gone, the data may come from
+//     check backend::reaped(): if the task is gone, the data may come from
 //     a stranger and is discarded (ESRCH).
 //   * /proc/<pid>/mem is opened relative to the verified /proc/<pid>
 //     directory fd and then names the task's address space itself.
@@ -36,6 +36,7 @@
 
 #include "common/read_error.hpp"
 #include "linux/proc_access.hpp"
+#include "posix/eintr.hpp"
 
 namespace taskport {
 namespace {
@@ -57,7 +58,7 @@ bool impossible_range(std::uint64_t address, std::size_t size) {
 
 // Opens /proc/<pid>/mem O_RDWR relative to the verified /proc dir. Returns
 // the fd or -1 with errno set.
-int open_mem(const Task::Impl& t, Step step) { return linux_proc::open_proc_file(t, "mem", O_RDWR, step); }
+int open_mem(const Task::Impl& t, Step step) { return backend::open_proc_file(t, "mem", O_RDWR, step); }
 
 // The task's cached mem fd, opened on first use. Returns -1 with errno set
 // when the open is refused.
@@ -81,12 +82,12 @@ int mem_fd(const Task::Impl& t, Step step) {
 // inside pread/pwrite on the old number never see a closed or foreign fd.
 // Returns false if the task has exited.
 bool renew_mem_fd_after_exec(const Task::Impl& t, Step step) {
-  if (linux_proc::exited(t.pidfd.get())) return false;
+  if (backend::exited(t.pidfd.get())) return false;
   UniqueFd fresh(open_mem(t, step));
-  if (!fresh) throw linux_proc::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
+  if (!fresh) throw backend::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
   std::lock_guard<std::mutex> lock(t.proc_mutex);
   if (::dup3(fresh.get(), t.mem_fd.get(), O_CLOEXEC) < 0) {
-    throw Error(errno, step, linux_proc::task_name(t.pid), "dup3 of the renewed /proc/<pid>/mem fd");
+    throw Error(errno, step, t.program, "dup3 of the renewed /proc/<pid>/mem fd");
   }
   return true;
 }
@@ -99,16 +100,17 @@ void pread_request(const Task::Impl& t, int fd, ReadRequest& r) {
   auto* out = static_cast<unsigned char*>(r.buffer);
   while (r.bytes_read < r.size) {
     const std::uint64_t at = r.address + r.bytes_read;
-    const ssize_t n = ::pread(fd, out + r.bytes_read, r.size - r.bytes_read, static_cast<off_t>(at));
+    const ssize_t n = posix::retry_on_eintr(
+        [&] { return ::pread(fd, out + r.bytes_read, r.size - r.bytes_read, static_cast<off_t>(at)); });
     if (n > 0) {
       r.bytes_read += static_cast<size_t>(n);
     } else if (n == 0) {
       if (renewed || !renew_mem_fd_after_exec(t, Step::read_memory)) {
-        throw linux_proc::access_error(t, ESRCH, Step::read_memory,
-                                       "pread /proc/<pid>/mem " + range_text(r.address, r.size));
+        throw backend::access_error(t, ESRCH, Step::read_memory,
+                                    "pread /proc/<pid>/mem " + range_text(r.address, r.size));
       }
       renewed = true;
-    } else if (errno != EINTR) {
+    } else {
       r.error = (errno == EIO) ? EFAULT : errno;
       return;
     }
@@ -126,108 +128,116 @@ size_t count_complete(const ReadRequest* requests, size_t count) {
 // not.
 void switch_to_mem_fd(const Task::Impl& t, int error, const std::string& what) {
   if (mem_fd(t, Step::read_memory) < 0) {
-    throw linux_proc::access_error(t, error, Step::read_memory, what);
+    throw backend::access_error(t, error, Step::read_memory, what);
   }
   t.use_mem_fd.store(true, std::memory_order_release);
 }
 
-// The whole of read_many: validates, then reads with process_vm_readv in
-// batches of up to kMaxIovecs ranges, or with pread on the mem fd.
-size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
+// Clears the results of every request; a range no mapping can hold fails
+// with EFAULT at once.
+void reset_requests(ReadRequest* requests, size_t count) {
   for (size_t i = 0; i < count; ++i) {
     ReadRequest& r = requests[i];
     r.bytes_read = 0;
     r.error = (r.size != 0 && impossible_range(r.address, r.size)) ? EFAULT : 0;
   }
-  // Requests that still need a system call: bytes left, no error yet.
-  auto pending = [&](size_t i) {
-    return requests[i].bytes_read < requests[i].size && requests[i].error == 0;
-  };
+}
 
+// A request that still needs a system call: bytes left, no error yet.
+bool pending(const ReadRequest& r) { return r.bytes_read < r.size && r.error == 0; }
+
+// One process_vm_readv's worth of iovecs, and the request each belongs to.
+struct Batch {
   std::vector<iovec> local, remote;
-  std::vector<size_t> owner;  // request index of each iovec
-  size_t next = 0;            // first request not yet finished
-  while (true) {
-    while (next < count && !pending(next)) ++next;
-    if (next == count) break;
+  std::vector<size_t> owner;
+};
 
+// The rest of request `next` (pending), then whole pending requests, up to
+// kMaxIovecs.
+void fill_batch(ReadRequest* requests, size_t count, size_t next, Batch& b) {
+  b.local.clear();
+  b.remote.clear();
+  b.owner.clear();
+  for (size_t i = next; i < count && b.local.size() < kMaxIovecs; ++i) {
+    ReadRequest& r = requests[i];
+    if (!pending(r)) continue;
+    b.local.push_back({static_cast<unsigned char*>(r.buffer) + r.bytes_read, r.size - r.bytes_read});
+    b.remote.push_back({reinterpret_cast<void*>(static_cast<std::uintptr_t>(r.address + r.bytes_read)),
+                        r.size - r.bytes_read});
+    b.owner.push_back(i);
+  }
+}
+
+// The kernel copies remote iovecs in order and stops at the first byte it
+// cannot read: credit `n` bytes to the requests in order. A request left
+// short is where it stopped; the next batch starts with its unread rest, and
+// fails at once with that range's own errno.
+void credit(ReadRequest* requests, const Batch& b, size_t n) {
+  for (size_t k = 0; k < b.owner.size() && n > 0; ++k) {
+    ReadRequest& r = requests[b.owner[k]];
+    const size_t got = std::min(n, r.size - r.bytes_read);
+    r.bytes_read += got;
+    n -= got;
+  }
+}
+
+// One process_vm_readv of `b`. Returns true if the batch's first request
+// failed for good (its error is set), false if the batch made progress or
+// the task switched to its mem fd. Throws task-wide failures.
+bool read_batch(const Task::Impl& t, ReadRequest* requests, const Batch& b) {
+  const ssize_t n = posix::retry_on_eintr([&] {
+    return ::process_vm_readv(t.pid, b.local.data(), b.local.size(), b.remote.data(), b.remote.size(), 0);
+  });
+  const int error = errno;
+  // The pid named our task during the call only if the task has not been
+  // reaped since: otherwise the bytes may be a stranger's.
+  if (backend::reaped(t.pidfd.get())) {
+    for (const iovec& v : b.local) std::fill_n(static_cast<unsigned char*>(v.iov_base), v.iov_len, 0);
+    throw backend::access_error(t, ESRCH, Step::read_memory, "process_vm_readv");
+  }
+  if (n > 0) {
+    credit(requests, b, static_cast<size_t>(n));
+    return false;
+  }
+  ReadRequest& first = requests[b.owner[0]];
+  switch (n == 0 ? EFAULT : error) {
+    case EPERM:
+    case ENOSYS:
+      switch_to_mem_fd(t, error, "process_vm_readv " + range_text(first.address, first.size));
+      return false;
+    case EACCES:
+    case ESRCH:
+      throw backend::access_error(t, error, Step::read_memory,
+                                  "process_vm_readv " + range_text(first.address, first.size));
+    default:
+      // Nothing was copied: the first range of the batch fails with this
+      // errno (EFAULT: not mapped or not readable).
+      first.error = (n == 0) ? EFAULT : error;
+      return true;
+  }
+}
+
+// The whole of read_many: validates, then reads with process_vm_readv in
+// batches of up to kMaxIovecs ranges, or with pread on the mem fd.
+size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
+  reset_requests(requests, count);
+  Batch batch;
+  size_t next = 0;  // first request not yet finished
+  while (true) {
+    while (next < count && !pending(requests[next])) ++next;
+    if (next == count) break;
     if (t.use_mem_fd.load(std::memory_order_acquire)) {
       const int fd = mem_fd(t, Step::read_memory);  // cached: set before use_mem_fd
       for (; next < count; ++next) {
-        if (pending(next)) pread_request(t, fd, requests[next]);
+        if (pending(requests[next])) pread_request(t, fd, requests[next]);
       }
       break;
     }
-
-    // One batch: the rest of request `next`, then whole requests.
-    local.clear();
-    remote.clear();
-    owner.clear();
-    for (size_t i = next; i < count && local.size() < kMaxIovecs; ++i) {
-      if (!pending(i)) continue;
-      ReadRequest& r = requests[i];
-      local.push_back({static_cast<unsigned char*>(r.buffer) + r.bytes_read, r.size - r.bytes_read});
-      remote.push_back({reinterpret_cast<void*>(static_cast<std::uintptr_t>(r.address + r.bytes_read)),
-                        r.size - r.bytes_read});
-      owner.push_back(i);
-    }
-    const ssize_t n = ::process_vm_readv(t.pid, local.data(), local.size(), remote.data(), remote.size(), 0);
-    const int error = errno;
-    // The pid named our task during the call only if the task has not been
-    // reaped since: otherwise the bytes may be a stranger's.
-    if (linux_proc::reaped(t.pidfd.get())) {
-      for (const iovec& v : local) std::fill_n(static_cast<unsigned char*>(v.iov_base), v.iov_len, 0);
-      throw linux_proc::access_error(t, ESRCH, Step::read_memory, "process_vm_readv");
-    }
-
-    if (n > 0) {
-      // The kernel copies remote iovecs in order and stops at the first byte
-      // it cannot read: credit n bytes to the requests in order. A request
-      // left short is where it stopped; the next batch starts with its
-      // unread rest, and fails at once with that range's own errno.
-      auto left = static_cast<size_t>(n);
-      for (size_t k = 0; k < owner.size() && left > 0; ++k) {
-        ReadRequest& r = requests[owner[k]];
-        const size_t got = std::min(left, r.size - r.bytes_read);
-        r.bytes_read += got;
-        left -= got;
-      }
-      continue;
-    }
-    ReadRequest& first = requests[owner[0]];
-    switch (n == 0 ? EFAULT : error) {
-      case EINTR: continue;
-      case EPERM:
-      case ENOSYS:
-        switch_to_mem_fd(t, error, "process_vm_readv " + range_text(first.address, first.size));
-        continue;
-      case EACCES:
-      case ESRCH:
-        throw linux_proc::access_error(t, error, Step::read_memory,
-                                       "process_vm_readv " + range_text(first.address, first.size));
-      default:
-        // Nothing was copied: the first range of the batch fails with this
-        // errno (EFAULT: not mapped or not readable).
-        first.error = (n == 0) ? EFAULT : error;
-        ++next;
-        break;
-    }
+    fill_batch(requests, count, next, batch);
+    if (read_batch(t, requests, batch)) ++next;
   }
   return count_complete(requests, count);
 }
-
-}  // namespace
-
-void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
-  ReadRequest r;
-  r.address = address;
-  r.buffer = buffer;
-  r.size = size;
-  read_requests(*impl_, &r, 1);
-  if (!r.ok()) throw common::read_error(r, linux_proc::task_name(impl_->pid));
-}
-
-namespace {
 
 // The kernel pins and unpins each page of each remote iovec on its own, so
 // for many small reads the per-iovec work, not the system call, dominates:
@@ -241,7 +251,8 @@ struct Span {
   std::vector<size_t> members;
 };
 
-size_t read_coalesced(const Task::Impl& t, ReadRequest* requests, size_t count) {
+// The requests that lie within one page, in address order, grouped by page.
+std::vector<Span> one_page_spans(const ReadRequest* requests, size_t count, size_t& one_page_requests) {
   std::vector<size_t> order;
   order.reserve(count);
   for (size_t i = 0; i < count; ++i) {
@@ -250,10 +261,9 @@ size_t read_coalesced(const Task::Impl& t, ReadRequest* requests, size_t count) 
                                r.address / kPage == (r.address + r.size - 1) / kPage;
     if (fits_one_page) order.push_back(i);
   }
-  if (order.size() < 2) return read_requests(t, requests, count);
+  one_page_requests = order.size();
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return requests[a].address < requests[b].address; });
-
   std::vector<Span> spans;
   for (size_t i : order) {
     const ReadRequest& r = requests[i];
@@ -264,48 +274,56 @@ size_t read_coalesced(const Task::Impl& t, ReadRequest* requests, size_t count) 
       spans.push_back(Span{r.address, r.address + r.size, {i}});
     }
   }
-  if (spans.size() == order.size()) return read_requests(t, requests, count);  // nothing shares a page
+  return spans;
+}
 
-  // Spans of two or more requests become one request into scratch; the rest
-  // (single requests, page-crossing ones) are read as they are.
-  std::vector<bool> grouped(count, false);
+// The requests to read instead: one per span of two or more requests (into
+// `scratch`), and every other request as it is.
+struct Coalesced {
+  std::vector<unsigned char> scratch;
   std::vector<ReadRequest> batch;
   std::vector<size_t> origin;  // for singles: index into requests; for spans: SIZE_MAX
   std::vector<const Span*> span_of;
+};
+
+void coalesce(const ReadRequest* requests, size_t count, const std::vector<Span>& spans, Coalesced& c) {
+  std::vector<bool> grouped(count, false);
   size_t scratch_size = 0;
   for (const Span& sp : spans) {
     if (sp.members.size() >= 2) scratch_size += sp.end - sp.start;
   }
-  std::vector<unsigned char> scratch(scratch_size);
+  c.scratch.resize(scratch_size);
   size_t offset = 0;
   for (const Span& sp : spans) {
     if (sp.members.size() < 2) continue;
     ReadRequest r;
     r.address = sp.start;
     r.size = sp.end - sp.start;
-    r.buffer = scratch.data() + offset;
+    r.buffer = c.scratch.data() + offset;
     offset += r.size;
     for (size_t m : sp.members) grouped[m] = true;
-    batch.push_back(r);
-    origin.push_back(SIZE_MAX);
-    span_of.push_back(&sp);
+    c.batch.push_back(r);
+    c.origin.push_back(SIZE_MAX);
+    c.span_of.push_back(&sp);
   }
   for (size_t i = 0; i < count; ++i) {
     if (grouped[i]) continue;
-    batch.push_back(requests[i]);
-    origin.push_back(i);
-    span_of.push_back(nullptr);
+    c.batch.push_back(requests[i]);
+    c.origin.push_back(i);
+    c.span_of.push_back(nullptr);
   }
-  read_requests(t, batch.data(), batch.size());
+}
 
-  for (size_t k = 0; k < batch.size(); ++k) {
-    const ReadRequest& b = batch[k];
-    if (origin[k] != SIZE_MAX) {
-      requests[origin[k]].bytes_read = b.bytes_read;
-      requests[origin[k]].error = b.error;
+// The results of the coalesced reads, handed back to the requests.
+void hand_out(ReadRequest* requests, const Coalesced& c) {
+  for (size_t k = 0; k < c.batch.size(); ++k) {
+    const ReadRequest& b = c.batch[k];
+    if (c.origin[k] != SIZE_MAX) {
+      requests[c.origin[k]].bytes_read = b.bytes_read;
+      requests[c.origin[k]].error = b.error;
       continue;
     }
-    for (size_t m : span_of[k]->members) {
+    for (size_t m : c.span_of[k]->members) {
       ReadRequest& r = requests[m];
       const std::uint64_t skip = r.address - b.address;
       const size_t available = b.bytes_read > skip ? std::min<size_t>(r.size, b.bytes_read - skip) : 0;
@@ -314,6 +332,17 @@ size_t read_coalesced(const Task::Impl& t, ReadRequest* requests, size_t count) 
       r.error = available == r.size ? 0 : (b.error != 0 ? b.error : EFAULT);
     }
   }
+}
+
+size_t read_coalesced(const Task::Impl& t, ReadRequest* requests, size_t count) {
+  size_t one_page_requests = 0;
+  const std::vector<Span> spans = one_page_spans(requests, count, one_page_requests);
+  // Nothing shares a page: read as they are.
+  if (spans.size() == one_page_requests) return read_requests(t, requests, count);
+  Coalesced c;
+  coalesce(requests, count, spans, c);
+  read_requests(t, c.batch.data(), c.batch.size());
+  hand_out(requests, c);
   return count_complete(requests, count);
 }
 
@@ -328,32 +357,31 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
   if (size == 0) return;
   const std::string range = range_text(address, size);
   if (impossible_range(address, size)) {
-    throw Error(EFAULT, Step::write_memory, linux_proc::task_name(t.pid),
-                range + ": outside any possible mapping");
+    throw Error(EFAULT, Step::write_memory, t.program, range + ": outside any possible mapping");
   }
   const int fd = mem_fd(t, Step::write_memory);
   if (fd < 0) {
-    throw linux_proc::access_error(t, errno, Step::write_memory,
-                                   "open /proc/" + std::to_string(t.pid) + "/mem");
+    throw backend::access_error(t, errno, Step::write_memory, "open /proc/" + std::to_string(t.pid) + "/mem");
   }
   const auto* in = static_cast<const unsigned char*>(data);
   size_t done = 0;
   bool renewed = false;
   while (done < size) {
-    const ssize_t n = ::pwrite(fd, in + done, size - done, static_cast<off_t>(address + done));
+    const ssize_t n = posix::retry_on_eintr(
+        [&] { return ::pwrite(fd, in + done, size - done, static_cast<off_t>(address + done)); });
     if (n > 0) {
       done += static_cast<size_t>(n);
     } else if (n == 0) {
       if (renewed || !renew_mem_fd_after_exec(t, Step::write_memory)) {
-        throw linux_proc::access_error(t, ESRCH, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
+        throw backend::access_error(t, ESRCH, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
       }
       renewed = true;
     } else if (errno == EIO || errno == EFAULT) {
       std::string detail = range + ": not mapped in the task";
       if (done > 0) detail += " (the first " + std::to_string(done) + " bytes were written)";
-      throw Error(EFAULT, Step::write_memory, linux_proc::task_name(t.pid), detail);
-    } else if (errno != EINTR) {
-      throw linux_proc::access_error(t, errno, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
+      throw Error(EFAULT, Step::write_memory, t.program, detail);
+    } else {
+      throw backend::access_error(t, errno, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
     }
   }
 }

@@ -15,13 +15,14 @@
 #include "linux/proc_access.hpp"
 #include "linux/proc_maps.hpp"
 #include "linux/procmap_query.hpp"
+#include "posix/read_to_end.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
 
 namespace {
 
-using linux_regions::QueryStatus;
+using backend::QueryStatus;
 
 std::string maps_path(const Task::Impl& task) { return "/proc/" + std::to_string(task.pid) + "/maps"; }
 
@@ -39,8 +40,8 @@ MapsFile open_maps(const Task::Impl& task) {
     m.fd = task.maps_fd.get();
     return m;
   }
-  m.owned.reset(linux_proc::open_proc_file(task, "maps", O_RDONLY, Step::read_regions));
-  if (!m.owned) throw linux_proc::access_error(task, errno, Step::read_regions, "open " + maps_path(task));
+  m.owned.reset(backend::open_proc_file(task, "maps", O_RDONLY, Step::read_regions));
+  if (!m.owned) throw backend::access_error(task, errno, Step::read_regions, "open " + maps_path(task));
   m.fd = m.owned.get();
   return m;
 }
@@ -51,34 +52,26 @@ MapsFile open_maps(const Task::Impl& task) {
 // ESRCH, as the ioctl does.
 std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
   std::string text;
-  char buf[16384];
   // pread from offset 0: a handed-over descriptor's file position is shared
   // with every other user of it.
-  while (true) {
-    const ssize_t n = ::pread(maps_fd, buf, sizeof buf, static_cast<off_t>(text.size()));
-    if (n > 0) {
-      text.append(buf, static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      throw linux_proc::access_error(task, errno, Step::read_regions, "read " + maps_path(task));
-    }
+  if (const int error = posix::pread_to_end(maps_fd, text); error != 0) {
+    throw backend::access_error(task, error, Step::read_regions, "read " + maps_path(task));
   }
-  linux_regions::MapsText parsed = linux_regions::parse_proc_maps(text);
+  backend::MapsText parsed = backend::parse_proc_maps(text);
   if (parsed.malformed_lines != 0) {
-    throw Error(EBADMSG, Step::read_regions, linux_proc::task_name(task.pid),
+    throw Error(EBADMSG, Step::read_regions, task.program,
                 maps_path(task) + ": line " + std::to_string(parsed.first_malformed) +
                     " is not in the kernel's maps format (" + std::to_string(parsed.malformed_lines) +
                     " such lines)");
   }
-  if (parsed.regions.empty() && linux_proc::exited(task.pidfd.get())) {
-    throw linux_proc::access_error(task, ESRCH, Step::read_regions, maps_path(task));
+  if (parsed.regions.empty() && backend::exited(task.pidfd.get())) {
+    throw backend::access_error(task, ESRCH, Step::read_regions, maps_path(task));
   }
   return std::move(parsed.regions);
 }
 
 [[noreturn]] void throw_query_failed(const Task::Impl& task, int error) {
-  throw linux_proc::access_error(task, error, Step::read_regions, "PROCMAP_QUERY on " + maps_path(task));
+  throw backend::access_error(task, error, Step::read_regions, "PROCMAP_QUERY on " + maps_path(task));
 }
 
 }  // namespace
@@ -87,7 +80,7 @@ std::vector<Region> Task::regions() const {
   const MapsFile maps = open_maps(*impl_);
   std::vector<Region> regions;
   int error = 0;
-  switch (linux_regions::query_regions(maps.fd, regions, error)) {
+  switch (backend::query_regions(maps.fd, regions, error)) {
     case QueryStatus::ok: return regions;
     case QueryStatus::failed: throw_query_failed(*impl_, error);
     case QueryStatus::unavailable: break;
@@ -99,7 +92,7 @@ std::optional<Region> Task::region_at(std::uint64_t address) const {
   const MapsFile maps = open_maps(*impl_);
   std::optional<Region> region;
   int error = 0;
-  switch (linux_regions::query_region_at(maps.fd, address, region, error)) {
+  switch (backend::query_region_at(maps.fd, address, region, error)) {
     case QueryStatus::ok: return region;
     case QueryStatus::failed: throw_query_failed(*impl_, error);
     case QueryStatus::unavailable: break;

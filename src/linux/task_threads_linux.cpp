@@ -14,6 +14,7 @@
 
 #include "linux/proc_access.hpp"
 #include "linux/proc_parse.hpp"
+#include "posix/read_to_end.hpp"
 
 namespace taskport {
 namespace {
@@ -26,7 +27,7 @@ struct DirCloser {
 int read_small_file(int dir, const char* name, std::string& out) {
   UniqueFd fd(::openat(dir, name, O_RDONLY | O_CLOEXEC));
   if (!fd) return errno;
-  return linux_proc::read_all(fd.get(), out);
+  return posix::read_to_end(fd.get(), out);
 }
 
 // A thread that ended between the directory listing and the read of its
@@ -38,24 +39,24 @@ bool thread_vanished(int error) { return error == ENOENT || error == ESRCH; }
 std::vector<ThreadInfo> Task::threads() const {
   const Impl& t = *impl_;
   const std::string task_dir = "/proc/" + std::to_string(t.pid) + "/task";
-  const int dir_fd = linux_proc::open_proc_file(t, "task", O_RDONLY | O_DIRECTORY, Step::read_threads);
-  if (dir_fd < 0) throw linux_proc::access_error(t, errno, Step::read_threads, task_dir);
+  const int dir_fd = backend::open_proc_file(t, "task", O_RDONLY | O_DIRECTORY, Step::read_threads);
+  if (dir_fd < 0) throw backend::access_error(t, errno, Step::read_threads, task_dir);
   // fdopendir owns dir_fd from here on (closedir closes it).
   std::unique_ptr<DIR, DirCloser> dir(::fdopendir(dir_fd));
   if (!dir) {
     const int error = errno;
     ::close(dir_fd);
-    throw linux_proc::access_error(t, error, Step::read_threads, task_dir);
+    throw backend::access_error(t, error, Step::read_threads, task_dir);
   }
 
-  const long hz = linux_proc::clock_ticks_per_second();
+  const long hz = backend::clock_ticks_per_second();
   std::vector<ThreadInfo> threads;
   std::string text;
   while (true) {
     errno = 0;
     const dirent* entry = ::readdir(dir.get());
     if (entry == nullptr) {
-      if (errno != 0) throw linux_proc::access_error(t, errno, Step::read_threads, task_dir);
+      if (errno != 0) throw backend::access_error(t, errno, Step::read_threads, task_dir);
       break;
     }
     char* end = nullptr;
@@ -65,23 +66,23 @@ std::vector<ThreadInfo> Task::threads() const {
     const std::string stat_name = std::string(entry->d_name) + "/stat";
     const int error = read_small_file(::dirfd(dir.get()), stat_name.c_str(), text);
     if (thread_vanished(error) || (error == 0 && text.empty())) continue;
-    if (error != 0) throw linux_proc::access_error(t, error, Step::read_threads, task_dir + "/" + stat_name);
-    auto stat = linux_proc::parse_stat(text);
+    if (error != 0) throw backend::access_error(t, error, Step::read_threads, task_dir + "/" + stat_name);
+    auto stat = backend::parse_stat(text);
     if (!stat) {
-      throw Error(EBADMSG, Step::read_threads, linux_proc::task_name(t.pid),
+      throw Error(EBADMSG, Step::read_threads, t.program,
                   "unexpected format of " + task_dir + "/" + stat_name);
     }
     ThreadInfo info;
     info.tid = static_cast<pid_t>(tid);
     info.name = std::move(stat->comm);
-    info.state = linux_proc::thread_state_from_code(stat->state);
-    info.user_time = linux_proc::ticks_to_duration(stat->utime, hz);
-    info.system_time = linux_proc::ticks_to_duration(stat->stime, hz);
+    info.state = backend::thread_state_from_code(stat->state);
+    info.user_time = backend::ticks_to_duration(stat->utime, hz);
+    info.system_time = backend::ticks_to_duration(stat->stime, hz);
     threads.push_back(std::move(info));
   }
   // A zombie's leader is still listed; an empty list means the task was
   // reaped while we looked.
-  if (threads.empty()) throw linux_proc::access_error(t, ESRCH, Step::read_threads, task_dir);
+  if (threads.empty()) throw backend::access_error(t, ESRCH, Step::read_threads, task_dir);
   return threads;
 }
 

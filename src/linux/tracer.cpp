@@ -27,9 +27,11 @@
 
 #include "common/never_destroyed.hpp"
 #include "linux/proc_access.hpp"
+#include "linux/proc_parse.hpp"
 #include "linux/sys.hpp"
+#include "posix/eintr.hpp"
 
-namespace taskport::linux_trace {
+namespace taskport::backend {
 namespace {
 
 // A thread that does not reach its stop within this time (e.g. stuck in an
@@ -132,7 +134,7 @@ long ptrace_raw(long request, pid_t tid, long addr, long data) {
 
 // A traced thread that exited is a zombie only its tracer can reap. The main
 // thread of our own child is left alone: its exit status belongs to Child.
-bool reap_if_exited(const Suspension& s, pid_t tid) {
+bool reap_exited_thread(const Suspension& s, pid_t tid) {
   if (tid == s.pid && s.leader_is_child) return false;
   siginfo_t info{};
   return ::waitid(P_PID, static_cast<id_t>(tid), &info, WEXITED | WNOHANG | __WALL) == 0 && info.si_pid != 0;
@@ -140,18 +142,18 @@ bool reap_if_exited(const Suspension& s, pid_t tid) {
 
 void Tracer::reap_exited_threads(Suspension& s) {
   for (auto it = s.threads.begin(); it != s.threads.end();) {
-    it = reap_if_exited(s, it->first) ? s.threads.erase(it) : std::next(it);
+    it = reap_exited_thread(s, it->first) ? s.threads.erase(it) : std::next(it);
   }
 }
 
 std::vector<pid_t> list_threads(const Task::Impl& task) {
-  const int dir = linux_proc::open_proc_file(task, "task", O_RDONLY | O_DIRECTORY, Step::suspend);
-  if (dir < 0) throw linux_proc::access_error(task, errno, Step::suspend, "/proc/<pid>/task");
+  const int dir = backend::open_proc_file(task, "task", O_RDONLY | O_DIRECTORY, Step::suspend);
+  if (dir < 0) throw backend::access_error(task, errno, Step::suspend, "/proc/<pid>/task");
   DIR* d = ::fdopendir(dir);
   if (d == nullptr) {
     const int error = errno;
     ::close(dir);
-    throw linux_proc::access_error(task, error, Step::suspend, "/proc/<pid>/task");
+    throw backend::access_error(task, error, Step::suspend, "/proc/<pid>/task");
   }
   std::vector<pid_t> tids;
   while (const dirent* e = ::readdir(d)) {
@@ -170,10 +172,9 @@ bool thread_exited(const Task::Impl& task, pid_t tid) {
   const std::string name = "task/" + std::to_string(tid) + "/stat";
   bool exited = true;
   try {
-    if (linux_proc::try_read_proc_file(task, name.c_str(), stat, Step::suspend)) {
-      const size_t close = stat.rfind(')');
-      exited = close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z' ||
-               stat[close + 2] == 'X';
+    if (backend::try_read_proc_file(task, name.c_str(), stat, Step::suspend)) {
+      const auto parsed = parse_stat(stat);
+      exited = !parsed || parsed->state == 'Z' || parsed->state == 'X';
     } else {
       exited = false;  // readable only with access we lack: a real refusal
     }
@@ -189,28 +190,30 @@ bool traced_by_this_thread(const Task::Impl& task, pid_t tid) {
   std::string status;
   const std::string name = "task/" + std::to_string(tid) + "/status";
   try {
-    if (!linux_proc::try_read_proc_file(task, name.c_str(), status, Step::suspend)) return false;
+    if (!backend::try_read_proc_file(task, name.c_str(), status, Step::suspend)) return false;
   } catch (const Error&) {
     return false;
   }
-  const size_t at = status.find("\nTracerPid:");
-  return at != std::string::npos &&
-         std::strtol(status.c_str() + at + 11, nullptr, 10) == ::syscall(SYS_gettid);
+  const auto tracer = key_value(status, "TracerPid");
+  return tracer && static_cast<long>(*tracer) == ::syscall(SYS_gettid);
 }
 
-// Waits for the ptrace stop of a just-interrupted thread. Returns false if
-// the thread exited instead. Records a signal-delivery stop's signal so that
-// release() can deliver it: suspending must not steal the target's signals.
-bool wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
+enum class Stop { stopped, exited, timed_out };
+
+// Waits for the ptrace stop of a just-interrupted thread (or its exit).
+// Records a signal-delivery stop's signal so that resume_all() can deliver
+// it: suspending must not steal the target's signals.
+Stop wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
   const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
   auto nap = std::chrono::microseconds(5);
   while (true) {
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL) != 0) {
-      if (errno == EINTR) continue;
+    if (posix::retry_on_eintr([&] {
+          return ::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL);
+        }) != 0) {
       // Only /proc decides that a thread is gone: waitid's ECHILD alone has
       // been seen here for a thread that was attached and alive.
-      if (thread_exited(task, tid)) return false;
+      if (thread_exited(task, tid)) return Stop::exited;
       info.si_pid = 0;
     }
     if (info.si_pid != 0) {
@@ -219,14 +222,11 @@ bool wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
       // Event stops (the interrupt, or a group stop) carry no signal to
       // deliver; a signal-delivery stop carries the signal being delivered.
       if (event == 0 && sig != SIGTRAP) s.threads[tid].pending_signal = sig;
-      return true;
+      return Stop::stopped;
     }
-    if (reap_if_exited(s, tid)) return false;
-    if (tid == s.pid && linux_proc::reaped(s.pidfd)) return false;
-    if (std::chrono::steady_clock::now() > deadline) {
-      errno = ETIMEDOUT;
-      throw errno;
-    }
+    if (reap_exited_thread(s, tid)) return Stop::exited;
+    if (tid == s.pid && backend::reaped(s.pidfd)) return Stop::exited;
+    if (std::chrono::steady_clock::now() > deadline) return Stop::timed_out;
     std::this_thread::sleep_for(nap);
     nap = std::min(nap * 2, std::chrono::microseconds(1000));
   }
@@ -234,11 +234,57 @@ bool wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
 
 bool is_our_child(const Task::Impl& task) {
   std::string stat;
-  if (!linux_proc::try_read_proc_file(task, "stat", stat, Step::suspend)) return false;
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return false;
-  // ") S ppid ..."
-  return std::strtol(stat.c_str() + close + 4, nullptr, 10) == ::getpid();
+  if (!backend::try_read_proc_file(task, "stat", stat, Step::suspend)) return false;
+  const auto parsed = parse_stat(stat);
+  return parsed && static_cast<pid_t>(parsed->ppid) == ::getpid();
+}
+
+// PTRACE_SEIZE + PTRACE_INTERRUPT of a thread seen for the first time.
+// Returns 0 (interrupted, or gone: then in `gone`), or the errno of a
+// refusal.
+int interrupt_thread(const Task::Impl& task, Suspension& s, pid_t tid, std::set<pid_t>& gone) {
+  if (ptrace_raw(PTRACE_SEIZE, tid, 0, 0) != 0) {
+    const int error = errno;
+    // ESRCH: exited between the listing and now. EPERM is also what the
+    // kernel answers for a thread that has exited but is still listed
+    // (exit_state set), and for one this thread already traces (then it is
+    // ours to stop); only other EPERMs are refusals.
+    if (error == ESRCH || (error == EPERM && thread_exited(task, tid))) {
+      gone.insert(tid);
+      return 0;
+    }
+    if (error != EPERM || !traced_by_this_thread(task, tid)) return error;
+  }
+  s.threads[tid];
+  if (ptrace_raw(PTRACE_INTERRUPT, tid, 0, 0) != 0 && errno != ESRCH) return errno;
+  return 0;
+}
+
+// One round of suspend_all: interrupts every thread listed now that is
+// neither stopped yet nor gone, then waits for each one's stop. `more`:
+// there were such threads (a thread may have started others meanwhile).
+// Returns 0, or the errno that ends the suspend.
+int stop_new_threads(const Task::Impl& task, Suspension& s, std::set<pid_t>& gone, bool& more) {
+  std::vector<pid_t> fresh;
+  for (pid_t tid : list_threads(task)) {
+    if (s.threads.count(tid) == 0 && gone.count(tid) == 0) fresh.push_back(tid);
+  }
+  more = !fresh.empty();
+  for (pid_t tid : fresh) {
+    if (const int error = interrupt_thread(task, s, tid, gone); error != 0) return error;
+  }
+  for (pid_t tid : fresh) {
+    if (s.threads.count(tid) == 0) continue;
+    switch (wait_for_stop(task, s, tid)) {
+      case Stop::stopped: break;
+      case Stop::exited:
+        s.threads.erase(tid);
+        gone.insert(tid);
+        break;
+      case Stop::timed_out: return ETIMEDOUT;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -253,57 +299,34 @@ std::unique_ptr<Suspension> suspend_all(const Task::Impl& task) {
   s->pidfd = task.pidfd.get();
   s->leader_is_child = is_our_child(task);
   std::set<pid_t> gone;
+  int error = 0;
   try {
-    while (true) {
-      std::vector<pid_t> fresh;
-      for (pid_t tid : list_threads(task)) {
-        if (s->threads.count(tid) == 0 && gone.count(tid) == 0) fresh.push_back(tid);
-      }
-      if (fresh.empty()) break;
-      for (pid_t tid : fresh) {
-        if (ptrace_raw(PTRACE_SEIZE, tid, 0, 0) != 0) {
-          // ESRCH: exited between the listing and now. EPERM is also what
-          // the kernel answers for a thread that has exited but is still
-          // listed (exit_state set), and for one this thread already traces
-          // (then it is ours to stop); only other EPERMs are refusals.
-          if (errno == ESRCH || (errno == EPERM && thread_exited(task, tid))) {
-            gone.insert(tid);
-            continue;
-          }
-          if (errno != EPERM || !traced_by_this_thread(task, tid)) throw errno;
-        }
-        s->threads[tid];
-        if (ptrace_raw(PTRACE_INTERRUPT, tid, 0, 0) != 0 && errno != ESRCH) throw errno;
-      }
-      for (pid_t tid : fresh) {
-        if (s->threads.count(tid) != 0 && !wait_for_stop(task, *s, tid)) {
-          s->threads.erase(tid);
-          gone.insert(tid);
-        }
-      }
-    }
-  } catch (int error) {
-    release(std::move(s));
-    throw linux_proc::access_error(task, error, Step::suspend, "PTRACE_SEIZE/PTRACE_INTERRUPT");
+    // Until a listing shows no thread left running.
+    for (bool more = true; more && error == 0;) error = stop_new_threads(task, *s, gone, more);
+  } catch (...) {
+    resume_all(std::move(s));  // the listing failed: let go of every thread stopped so far
+    throw;
   }
-  if (s->threads.empty()) {
-    throw Error(ESRCH, Step::suspend, linux_proc::task_name(task.pid), "the task has exited");
+  if (error != 0) {
+    resume_all(std::move(s));
+    throw backend::access_error(task, error, Step::suspend, "PTRACE_SEIZE/PTRACE_INTERRUPT");
   }
+  if (s->threads.empty()) throw Error(ESRCH, Step::suspend, task.program, "the task has exited");
   tracer().watch(s.get());
   return s;
 }
 
-void release(std::unique_ptr<Suspension> s) noexcept {
+void resume_all(std::unique_ptr<Suspension> s) noexcept {
   if (!s) return;
   tracer().unwatch(s.get());
   for (const auto& [tid, thread] : s->threads) {
     if (s->from_exec && tid == s->pid) {
-      ptrace_raw(PTRACE_SETSIGMASK, tid, static_cast<long>(linux_sys::kKernelSigsetSize),
+      ptrace_raw(PTRACE_SETSIGMASK, tid, static_cast<long>(backend::kKernelSigsetSize),
                  reinterpret_cast<long>(&s->exec_mask));
     }
     // Detaching lets the thread run; a signal intercepted while stopping is
     // delivered now, as if it had never been caught.
-    if (ptrace_raw(PTRACE_DETACH, tid, 0, thread.pending_signal) != 0) reap_if_exited(*s, tid);
+    if (ptrace_raw(PTRACE_DETACH, tid, 0, thread.pending_signal) != 0) reap_exited_thread(*s, tid);
   }
 }
 
@@ -315,22 +338,21 @@ static_assert(sizeof(Registers) == 27 * 8, "x86_64 user_regs_struct is 27 regist
 static_assert(sizeof(Registers) == 34 * 8, "arm64 user_pt_regs is x0-x30, sp, pc, pstate");
 #endif
 
-Registers get_registers(const Suspension& s, pid_t tid) {
+Registers get_registers(const Suspension& s, pid_t tid, const std::string& program) {
   if (s.threads.count(tid) == 0) {
-    throw Error(ESRCH, Step::read_registers, linux_proc::task_name(s.pid),
+    throw Error(ESRCH, Step::read_registers, program,
                 "thread " + std::to_string(tid) + " is not a stopped thread of this task");
   }
   Registers regs{};
   iovec iov{&regs, sizeof regs};
   if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) {
-    throw Error(errno, Step::read_registers, linux_proc::task_name(s.pid),
-                "PTRACE_GETREGSET thread " + std::to_string(tid));
+    throw Error(errno, Step::read_registers, program, "PTRACE_GETREGSET thread " + std::to_string(tid));
   }
   if (iov.iov_len != sizeof regs) {
-    throw Error(EIO, Step::read_registers, linux_proc::task_name(s.pid), "unexpected NT_PRSTATUS size");
+    throw Error(EIO, Step::read_registers, program, "unexpected NT_PRSTATUS size");
   }
   return regs;
 }
 #endif
 
-}  // namespace taskport::linux_trace
+}  // namespace taskport::backend

@@ -12,12 +12,13 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "linux/suspension.hpp"
 #include "linux/task_impl.hpp"
 #include "taskport/thread.hpp"
 
-namespace taskport::linux_trace {
+namespace taskport::backend {
 
 // Runs `job` on the tracer thread and waits for it; rethrows what it throws.
 // Called on the tracer thread itself, runs `job` inline.
@@ -25,20 +26,21 @@ void run_on_tracer(const std::function<void()>& job);
 
 // On the tracer thread: stops every thread of the task (PTRACE_SEIZE +
 // PTRACE_INTERRUPT, repeated until a listing shows no thread left running).
-// On failure every thread attached so far is released before the throw.
+// On failure every thread stopped so far runs again before the throw.
 std::unique_ptr<Suspension> suspend_all(const Task::Impl& task);
 
 // Registers a suspension created elsewhere (start suspended) so the tracer
 // watches it for exited threads.
 void adopt(Suspension& s);
 
-// On the tracer thread: lets every thread run again, re-injecting intercepted
-// signals; reaps threads that exited meanwhile. Never throws.
-void release(std::unique_ptr<Suspension> s) noexcept;
+// On the tracer thread: lets every thread run again (PTRACE_DETACH),
+// re-injecting intercepted signals; reaps threads that exited meanwhile.
+// Never throws.
+void resume_all(std::unique_ptr<Suspension> s) noexcept;
 
 #if defined(__x86_64__) || defined(__aarch64__)
 // On the tracer thread: PTRACE_GETREGSET(NT_PRSTATUS) of a stopped thread.
-Registers get_registers(const Suspension& s, pid_t tid);
+Registers get_registers(const Suspension& s, pid_t tid, const std::string& program);
 #endif
 
-}  // namespace taskport::linux_trace
+}  // namespace taskport::backend

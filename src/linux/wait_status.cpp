@@ -5,8 +5,28 @@
 #include <sys/wait.h>
 
 #include "linux/sys.hpp"
+#include "posix/eintr.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
+namespace {
+
+Reaped waited(int rc, const siginfo_t& info) noexcept {
+  Reaped r;
+  if (rc != 0) {
+    r.error = errno;
+  } else if (info.si_pid != 0) {  // 0: WNOHANG found it still running
+    r.status = to_exit_status(info);
+  }
+  return r;
+}
+
+Reaped reap_pidfd(int pidfd, int options) noexcept {
+  siginfo_t info{};
+  const int rc = posix::retry_on_eintr([&] { return waitid_pidfd(pidfd, &info, WEXITED | options); });
+  return waited(rc, info);
+}
+
+}  // namespace
 
 ExitStatus to_exit_status(const siginfo_t& info) noexcept {
   switch (info.si_code) {
@@ -16,30 +36,15 @@ ExitStatus to_exit_status(const siginfo_t& info) noexcept {
   }
 }
 
-std::optional<ExitStatus> reap(int pidfd, bool block, int& err) noexcept {
-  err = 0;
+Reaped reap_when_exited(int pidfd) noexcept { return reap_pidfd(pidfd, 0); }
+
+Reaped reap_if_exited(int pidfd) noexcept { return reap_pidfd(pidfd, WNOHANG); }
+
+Reaped reap_pid_when_exited(pid_t pid) noexcept {
   siginfo_t info{};
-  const int options = WEXITED | (block ? 0 : WNOHANG);
-  int rc;
-  do {
-    rc = linux_sys::waitid_pidfd(pidfd, &info, options);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    err = errno;
-    return std::nullopt;
-  }
-  if (info.si_pid == 0) return std::nullopt;  // WNOHANG: still running
-  return to_exit_status(info);
+  const int rc =
+      posix::retry_on_eintr([&] { return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED); });
+  return waited(rc, info);
 }
 
-std::optional<ExitStatus> reap_pid(pid_t pid) noexcept {
-  siginfo_t info{};
-  int rc;
-  do {
-    rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return std::nullopt;
-  return to_exit_status(info);
-}
-
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

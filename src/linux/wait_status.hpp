@@ -6,21 +6,23 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#include <optional>
-
+#include "common/backend.hpp"
 #include "taskport/exit_status.hpp"
 
-namespace taskport::linux_spawn {
+namespace taskport::backend {
 
 ExitStatus to_exit_status(const siginfo_t& info) noexcept;
 
-// waitid(P_PIDFD, WEXITED [| WNOHANG]); retries EINTR. Returns the status,
-// nothing if WNOHANG found the child still running, or -errno via `err`.
-std::optional<ExitStatus> reap(int pidfd, bool block, int& err) noexcept;
+// Blocks until the child the pidfd names exits, and reaps it
+// (waitid(P_PIDFD, WEXITED); ECHILD if it is not our child or is reaped).
+Reaped reap_when_exited(int pidfd) noexcept;
+
+// Reaps the child the pidfd names if it has exited (WNOHANG): never blocks.
+Reaped reap_if_exited(int pidfd) noexcept;
 
 // Blocking reap of a child known only by pid (the CLONE_PIDFD fallback when
-// the child died before it could send its pidfd). Safe: an unreaped child's
+// the child died before it could send its pidfd). Exact: an unreaped child's
 // pid cannot be reused.
-std::optional<ExitStatus> reap_pid(pid_t pid) noexcept;
+Reaped reap_pid_when_exited(pid_t pid) noexcept;
 
-}  // namespace taskport::linux_spawn
+}  // namespace taskport::backend

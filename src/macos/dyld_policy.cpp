@@ -14,7 +14,7 @@
 
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 namespace {
 
 #if defined(__x86_64__)
@@ -128,4 +128,4 @@ std::string preload_hint(const std::string& path, const std::string& likely_caus
   return hint;
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

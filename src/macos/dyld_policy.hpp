@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 struct DyldVerdict {
   // errno to fail with at once (EPERM: setuid/setgid; ENOEXEC: no slice of
@@ -27,4 +27,4 @@ DyldVerdict check_dyld_policy(const std::string& path);
 // The text appended to "no task port from the child" errors.
 std::string preload_hint(const std::string& path, const std::string& likely_cause);
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -2,15 +2,14 @@
 #include "macos/exit_watch.hpp"
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/event.h>
 #include <sys/time.h>
 
-#include "macos/wait_status.hpp"
+#include "common/child_guard.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 UniqueFd watch_exit(pid_t pid) noexcept {
   UniqueFd kq(::kqueue());  // kqueues are never inherited by children: no CLOEXEC needed
@@ -18,11 +17,9 @@ UniqueFd watch_exit(pid_t pid) noexcept {
   struct kevent change;
   EV_SET(&change, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_RECEIPT, NOTE_EXIT, 0, nullptr);
   struct kevent receipt;
-  int rc;
-  do {
-    rc = ::kevent(kq.get(), &change, 1, &receipt, 1, nullptr);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) return UniqueFd();
+  if (posix::retry_on_eintr([&] { return ::kevent(kq.get(), &change, 1, &receipt, 1, nullptr); }) < 0) {
+    return UniqueFd();
+  }
   const auto error = static_cast<int>((receipt.flags & EV_ERROR) ? receipt.data : 0);
   if (error == 0) return kq;
   if (error != ESRCH) {
@@ -32,33 +29,24 @@ UniqueFd watch_exit(pid_t pid) noexcept {
   // Already exited (a zombie cannot be watched): a user event that stays
   // triggered makes the kqueue readable from now on.
   EV_SET(&change, 1, EVFILT_USER, EV_ADD, NOTE_TRIGGER, 0, nullptr);
-  do {
-    rc = ::kevent(kq.get(), &change, 1, nullptr, 0, nullptr);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) return UniqueFd();
+  if (posix::retry_on_eintr([&] { return ::kevent(kq.get(), &change, 1, nullptr, 0, nullptr); }) < 0) {
+    return UniqueFd();
+  }
   return kq;
 }
 
 UniqueFd watch_new_child(pid_t pid, const std::string& program) {
+  common::ChildGuard guard(pid, -1);
   UniqueFd watch = watch_exit(pid);
-  if (!watch) {
-    const int error = errno;
-    ::kill(pid, SIGKILL);
-    int err = 0;
-    reap(pid, true, err);
-    throw Error(error, Step::poll, program, "kqueue EVFILT_PROC on the child");
-  }
+  if (!watch) throw Error(errno, Step::poll, program, "kqueue EVFILT_PROC on the child");
+  guard.dismiss();
   return watch;
 }
 
-bool exit_watch_fired(int kq) {
-  pollfd p{kq, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) throw Error(errno, Step::poll, std::string(), "poll on the exit kqueue");
-  return rc > 0;
+bool exit_watch_fired(int kq, const std::string& program) {
+  const int revents = posix::poll_now(kq);
+  if (revents < 0) throw Error(errno, Step::poll, program, "poll on the exit kqueue");
+  return revents != 0;
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -11,7 +11,7 @@
 
 #include "taskport/unique_fd.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 // A new kqueue watching `pid`. The pid must name our unreaped child (or a
 // process known not to have been reaped), so that it cannot have been
@@ -26,7 +26,7 @@ UniqueFd watch_new_child(pid_t pid, const std::string& program);
 
 // True if the watch has fired: one poll(2) with a zero timeout, which does
 // not consume the event (the kqueue stays readable for other waiters).
-// Throws Error(Step::poll) if poll fails.
-bool exit_watch_fired(int kq);
+// Throws Error(Step::poll, program) if poll fails.
+bool exit_watch_fired(int kq, const std::string& program);
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -8,6 +8,9 @@
 
 #include <cstring>
 
+#include "common/child_access.hpp"
+#include "common/child_guard.hpp"
+#include "common/pid_program.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/rendezvous_accept.hpp"
 #include "macos/rendezvous_child.hpp"
@@ -18,48 +21,39 @@
 namespace taskport {
 namespace {
 
-constexpr const char* kName = "fork_with_task";
 // The child sends first thing; this only bounds a child stuck before that.
 constexpr std::chrono::seconds kAcceptTimeout{30};
 
 }  // namespace
 
 std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
-  macos::rendezvous::Server server(kName);
+  // Until the child exists, errors name this process (taskport/error.hpp).
+  backend::rendezvous::Server server(common::pid_program(::getpid()));
   // Copied before fork: the child reads no std::string after it.
   name_t name;
   std::memset(name, 0, sizeof name);
   std::strncpy(name, server.name().c_str(), sizeof name - 1);
 
   const pid_t pid = ::fork();
-  if (pid < 0) throw Error(errno, Step::fork, kName);
+  if (pid < 0) throw Error(errno, Step::fork, common::pid_program(::getpid()));
   if (pid == 0) {
     // bootstrap_look_up goes through libxpc, which has fork handlers of
     // its own; the same hazard as any library call after fork (see the
     // header). 126: could not hand over the task port.
-    if (!macos::rendezvous::send_task_port(name, false).ok()) ::_exit(126);
+    if (!backend::rendezvous::send_task_port(name, false).ok()) ::_exit(126);
     ::_exit(fn());
   }
 
-  UniqueFd watch = macos::watch_new_child(pid, kName);
-  Child child(pid, std::move(watch), kName, UniqueFd(), UniqueFd(), UniqueFd());
-  macos::Expectation expect;
-  expect.pid = pid;
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = true;
+  const std::string program = common::pid_program(pid);
+  UniqueFd watch = backend::watch_new_child(pid, program);
+  Child child = detail::ChildAccess::make(pid, std::move(watch), program);
+  common::ChildGuard guard(child);
+  common::Expectation expect = common::expect_from(child);
   expect.deadline = std::chrono::steady_clock::now() + kAcceptTimeout;
-  expect.name = kName;
-  try {
-    macos::rendezvous::Handoff handoff = macos::accept_handoff(server, expect);
-    return {std::move(child), macos::make_task(std::move(handoff.task), pid)};
-  } catch (...) {
-    try {
-      child.kill();
-      child.wait();
-    } catch (...) {
-    }
-    throw;
-  }
+  backend::rendezvous::Handoff handoff = backend::rendezvous::accept_handoff(server, expect);
+  Task task = backend::rendezvous::make_task(std::move(handoff.task), pid, program);
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
 }  // namespace taskport

@@ -13,22 +13,25 @@
 #include <new>
 #include <vector>
 
+#include "common/command_access.hpp"
 #include "macos/wait_status.hpp"
+#include "posix/eintr.hpp"
+#include "posix/launch_plan.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 namespace {
 
 // ---- posix_spawn -------------------------------------------------------------
 
 class SpawnAttributes {
  public:
-  SpawnAttributes() {
+  explicit SpawnAttributes(const std::string& program) {
     if (int rc = ::posix_spawnattr_init(&attr_); rc != 0)
-      throw Error(rc, Step::clone, std::string(), "posix_spawnattr_init");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_init");
     if (int rc = ::posix_spawn_file_actions_init(&actions_); rc != 0) {
       ::posix_spawnattr_destroy(&attr_);
-      throw Error(rc, Step::clone, std::string(), "posix_spawn_file_actions_init");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_init");
     }
   }
   SpawnAttributes(const SpawnAttributes&) = delete;
@@ -50,38 +53,39 @@ class SpawnAttributes {
 // still needs (e.g. 3 ← 4 together with 4 ← 3); dup2 to a different number
 // also clears FD_CLOEXEC on the result.
 void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
-  const std::string& program = cmd.program();
+  const std::string& program = cmd.get_program();
   short flags = 0;
-  if (cmd.get_new_session()) flags |= POSIX_SPAWN_SETSID;
-  if (cmd.get_process_group()) {
+  if (detail::CommandAccess::new_session(cmd)) flags |= POSIX_SPAWN_SETSID;
+  if (detail::CommandAccess::process_group(cmd)) {
     flags |= POSIX_SPAWN_SETPGROUP;
-    if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *cmd.get_process_group()); rc != 0) {
-      throw Error(rc, Step::setpgid, program, "posix_spawnattr_setpgroup");
+    if (int rc = ::posix_spawnattr_setpgroup(sa.attr(), *detail::CommandAccess::process_group(cmd));
+        rc != 0) {
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setpgroup");
     }
   }
   if (int rc = ::posix_spawnattr_setflags(sa.attr(), flags); rc != 0) {
-    throw Error(rc, Step::clone, program, "posix_spawnattr_setflags");
+    throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setflags");
   }
   const auto& r = plan.redirects;
   for (size_t i = 0; i < r.size(); ++i) {
     const int scratch = plan.scratch_fd_floor + static_cast<int>(i);
     if (int rc = ::posix_spawn_file_actions_adddup2(sa.actions(), r[i].source_fd, scratch); rc != 0) {
-      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_adddup2");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_adddup2");
     }
   }
   for (size_t i = 0; i < r.size(); ++i) {
     const int scratch = plan.scratch_fd_floor + static_cast<int>(i);
     if (int rc = ::posix_spawn_file_actions_adddup2(sa.actions(), scratch, r[i].child_fd); rc != 0) {
-      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_adddup2");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_adddup2");
     }
     if (int rc = ::posix_spawn_file_actions_addclose(sa.actions(), scratch); rc != 0) {
-      throw Error(rc, Step::redirect_fds, program, "posix_spawn_file_actions_addclose");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_addclose");
     }
   }
   if (cmd.get_current_dir()) {
     if (int rc = ::posix_spawn_file_actions_addchdir_np(sa.actions(), cmd.get_current_dir()->c_str());
         rc != 0) {
-      throw Error(rc, Step::chdir, program, "posix_spawn_file_actions_addchdir_np");
+      throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_addchdir_np");
     }
   }
 }
@@ -91,24 +95,23 @@ void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
 void precheck(const Command& cmd) {
   if (const auto& dir = cmd.get_current_dir()) {
     struct stat st {};
-    if (::stat(dir->c_str(), &st) != 0) throw Error(errno, Step::chdir, cmd.program(), *dir);
-    if (!S_ISDIR(st.st_mode)) throw Error(ENOTDIR, Step::chdir, cmd.program(), *dir);
+    if (::stat(dir->c_str(), &st) != 0) throw Error(errno, Step::chdir, cmd.get_program(), *dir);
+    if (!S_ISDIR(st.st_mode)) throw Error(ENOTDIR, Step::chdir, cmd.get_program(), *dir);
   }
 }
 
 Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
   precheck(cmd);
-  SpawnAttributes sa;
+  SpawnAttributes sa(cmd.get_program());
   configure(cmd, plan, sa);
   bool saw_eacces = false;
   for (const auto& candidate : plan.candidates) {
     pid_t pid = -1;
-    int rc =
-        ::posix_spawn(&pid, candidate.c_str(), sa.actions(), sa.attr(), plan.argv.data(), plan.envp.data());
+    int rc = ::posix_spawn(&pid, candidate.c_str(), sa.actions(), sa.attr(), plan.argv.data(), plan.envp);
     if (rc == ENOEXEC) {
       // execvp runs a file without a #! line with the shell.
       plan.sh_argv[1] = const_cast<char*>(candidate.c_str());
-      rc = ::posix_spawn(&pid, "/bin/sh", sa.actions(), sa.attr(), plan.sh_argv.data(), plan.envp.data());
+      rc = ::posix_spawn(&pid, "/bin/sh", sa.actions(), sa.attr(), plan.sh_argv.data(), plan.envp);
     }
     if (rc == 0) return Launched{pid, candidate};
     if (rc == EACCES) {
@@ -116,9 +119,9 @@ Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
       continue;
     }
     if ((rc == ENOENT || rc == ENOTDIR) && plan.candidates.size() > 1) continue;
-    throw Error(rc, Step::execve, cmd.program(), "posix_spawn " + candidate);
+    throw Error(rc, Step::execve, cmd.get_program(), "posix_spawn " + candidate);
   }
-  throw Error(saw_eacces ? EACCES : ENOENT, Step::execve, cmd.program(), "not found in PATH");
+  throw Error(saw_eacces ? EACCES : ENOENT, Step::execve, cmd.get_program(), "not found in PATH");
 }
 
 // ---- fork + exec (pre_exec hooks) ----------------------------------------------
@@ -135,9 +138,9 @@ struct ForkReport {
 
 class SharedReport {
  public:
-  SharedReport() {
+  explicit SharedReport(const std::string& program) {
     void* p = ::mmap(nullptr, sizeof(ForkReport), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
-    if (p == MAP_FAILED) throw Error(errno, Step::allocate_stack, std::string(), "mmap of the fork report");
+    if (p == MAP_FAILED) throw Error(errno, Step::allocate_report, program, "mmap of the fork report");
     report_ = new (p) ForkReport();
   }
   SharedReport(const SharedReport&) = delete;
@@ -156,6 +159,29 @@ class SharedReport {
   ::_exit(127);
 }
 
+// In the forked child: execve of each candidate in turn, with execvp's
+// rules (a file without a #! line runs with /bin/sh; EACCES is reported only
+// if nothing else runs). Never returns.
+[[noreturn]] void exec_candidates(SpawnPlan& plan, ForkReport* report) noexcept {
+  report->step = Step::execve;
+  int error = ENOENT;
+  bool saw_eacces = false;
+  for (size_t i = 0; i < plan.candidates.size(); ++i) {
+    report->candidate = static_cast<int>(i);
+    const char* path = plan.candidates[i].c_str();
+    ::execve(path, plan.argv.data(), plan.envp);
+    error = errno;
+    if (error == ENOEXEC) {
+      plan.sh_argv[1] = const_cast<char*>(path);
+      ::execve("/bin/sh", plan.sh_argv.data(), plan.envp);
+      error = errno;
+    }
+    if (error == EACCES) saw_eacces = true;
+    if (error != EACCES && error != ENOENT && error != ENOTDIR) break;
+  }
+  fail_in_child(report, Step::execve, (error == ENOENT && saw_eacces) ? EACCES : error);
+}
+
 // The forked child: async-signal-safe calls only (the parent may have had
 // other threads, whose locks stay locked here). Never returns.
 [[noreturn]] void run_forked_child(const Command& cmd, SpawnPlan& plan, ForkReport* report,
@@ -170,13 +196,13 @@ class SharedReport {
     dfl.sa_handler = SIG_DFL;
     ::sigaction(sig, &dfl, nullptr);
   }
-  if (cmd.get_new_session()) {
+  if (detail::CommandAccess::new_session(cmd)) {
     report->step = Step::setsid;
     if (::setsid() < 0) fail(Step::setsid, errno);
   }
-  if (cmd.get_process_group()) {
+  if (detail::CommandAccess::process_group(cmd)) {
     report->step = Step::setpgid;
-    if (::setpgid(0, *cmd.get_process_group()) != 0) fail(Step::setpgid, errno);
+    if (::setpgid(0, *detail::CommandAccess::process_group(cmd)) != 0) fail(Step::setpgid, errno);
   }
   if (cmd.get_current_dir()) {
     report->step = Step::chdir;
@@ -193,29 +219,13 @@ class SharedReport {
     ::close(scratch[i]);
   }
   report->step = Step::pre_exec_hook;
-  for (const auto& hook : cmd.hooks()) {
+  for (const auto& hook : detail::CommandAccess::pre_exec_hooks(cmd)) {
     const int rc = hook();
     if (rc != 0) fail(Step::pre_exec_hook, rc);
   }
   report->step = Step::signal_mask;
   if (::sigprocmask(SIG_SETMASK, &mask, nullptr) != 0) fail(Step::signal_mask, errno);
-  report->step = Step::execve;
-  int error = ENOENT;
-  bool saw_eacces = false;
-  for (size_t i = 0; i < plan.candidates.size(); ++i) {
-    report->candidate = static_cast<int>(i);
-    const char* path = plan.candidates[i].c_str();
-    ::execve(path, plan.argv.data(), plan.envp.data());
-    error = errno;
-    if (error == ENOEXEC) {
-      plan.sh_argv[1] = const_cast<char*>(path);
-      ::execve("/bin/sh", plan.sh_argv.data(), plan.envp.data());
-      error = errno;
-    }
-    if (error == EACCES) saw_eacces = true;
-    if (error != EACCES && error != ENOENT && error != ENOTDIR) break;
-  }
-  fail_in_child(report, Step::execve, (error == ENOENT && saw_eacces) ? EACCES : error);
+  exec_candidates(plan, report);
 }
 
 class BlockedSignals {
@@ -232,16 +242,13 @@ class BlockedSignals {
 };
 
 Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
-  const std::string& program = cmd.program();
-  SharedReport shared;
+  const std::string& program = cmd.get_program();
+  SharedReport shared(program);
   ForkReport* report = shared.get();
   std::vector<int> scratch(plan.redirects.size(), -1);
   int p[2];
-  if (::pipe(p) != 0) throw Error(errno, Step::create_pipe, program, "exec notification pipe");
+  if (posix::cloexec_pipe(p) != 0) throw Error(errno, Step::create_pipe, program, "exec notification pipe");
   UniqueFd read_end(p[0]), write_end(p[1]);
-  if (::fcntl(p[0], F_SETFD, FD_CLOEXEC) != 0 || ::fcntl(p[1], F_SETFD, FD_CLOEXEC) != 0) {
-    throw Error(errno, Step::create_pipe, program, "exec notification pipe");
-  }
   pid_t pid;
   {
     // The child starts with every signal blocked, so no handler of the
@@ -257,19 +264,13 @@ Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
   write_end.reset();
   // EOF once the child has exec'd (the pipe is close-on-exec) or exited.
   char byte;
-  ssize_t n;
-  do {
-    n = ::read(read_end.get(), &byte, 1);
-  } while (n < 0 && errno == EINTR);
-  auto fail_with = [&](Error error) -> Launched {
-    int err = 0;
-    reap(pid, true, err);
-    throw error;
-  };
-  if (report->failed) return fail_with(Error(report->error, report->step, program));
+  posix::retry_on_eintr([&] { return ::read(read_end.get(), &byte, 1); });
+  if (report->failed) {
+    reap_when_exited(pid);  // it has _exit'ed
+    throw Error(report->error, report->step, program);
+  }
   if (report->step != Step::execve) {
-    int err = 0;
-    auto status = reap(pid, true, err);
+    const auto status = reap_when_exited(pid).status;
     throw Error(ECANCELED, Step::child_died, program,
                 std::string("during ") + to_string(report->step) + ": " +
                     (status ? status->to_string() : std::string("unknown status")));
@@ -281,8 +282,8 @@ Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
 }  // namespace
 
 Launched launch(const Command& cmd, SpawnPlan& plan) {
-  if (cmd.hooks().empty()) return spawn_without_fork(cmd, plan);
+  if (detail::CommandAccess::pre_exec_hooks(cmd).empty()) return spawn_without_fork(cmd, plan);
   return fork_and_exec(cmd, plan);
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -12,7 +12,7 @@
 #include "macos/spawn_plan.hpp"
 #include "taskport/command.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 struct Launched {
   pid_t pid = -1;
@@ -23,4 +23,4 @@ struct Launched {
 // failed) otherwise; a child that was created is reaped before the throw.
 Launched launch(const Command& cmd, SpawnPlan& plan);
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 int errno_from_kern(kern_return_t kr) noexcept {
   switch (kr) {
@@ -36,9 +36,8 @@ std::string kern_text(const char* call, kern_return_t kr) {
   return text;
 }
 
-std::string task_name(pid_t pid) { return "task " + std::to_string(pid); }
-
-Error kern_error(kern_return_t kr, Step step, pid_t pid, const char* call, const std::string& what) {
+Error kern_error(kern_return_t kr, Step step, const std::string& program, const char* call,
+                 const std::string& what) {
   std::string detail = what.empty() ? std::string() : what + ": ";
   detail += kern_text(call, kr);
   const int error = errno_from_kern(kr);
@@ -47,7 +46,7 @@ Error kern_error(kern_return_t kr, Step step, pid_t pid, const char* call, const
         "; the task port no longer names a live task (the process exited, or exec'd a new program — "
         "exec replaces the Mach task)";
   }
-  return Error(error, step, task_name(pid), detail);
+  return Error(error, step, program, detail);
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

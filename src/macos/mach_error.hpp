@@ -9,7 +9,7 @@
 
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 // The errno closest to a kern_return_t from a call on a task port:
 //   KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE → EFAULT (not mapped /
@@ -24,12 +24,11 @@ int errno_from_kern(kern_return_t kr) noexcept;
 // "mach_vm_read_overwrite: (os/kern) invalid address (0x1)".
 std::string kern_text(const char* call, kern_return_t kr);
 
-// "task <pid>": the program name used in errors about a task.
-std::string task_name(pid_t pid);
+// Error(errno_from_kern(kr), step, program, what + kern_text(call, kr)), for
+// a call on the task whose Error::program() is `program`. For ESRCH the
+// detail also says that the port's task is gone (exited, or replaced by an
+// exec).
+Error kern_error(kern_return_t kr, Step step, const std::string& program, const char* call,
+                 const std::string& what = {});
 
-// Error(errno_from_kern(kr), step, task_name(pid), what + kern_text(call, kr)).
-// For ESRCH the detail also says that the port's task is gone (exited, or
-// replaced by an exec).
-Error kern_error(kern_return_t kr, Step step, pid_t pid, const char* call, const std::string& what = {});
-
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -14,7 +14,6 @@ set(_taskport_macos_sources
   macos/fork_with_task_macos.cpp
   macos/launch.cpp
   macos/mach_error.cpp
-  macos/mach_port.cpp
   macos/reaper.cpp
   macos/rendezvous_accept.cpp
   macos/rendezvous_child.cpp

@@ -10,8 +10,9 @@
 
 #include "common/never_destroyed.hpp"
 #include "macos/wait_status.hpp"
+#include "posix/eintr.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 namespace {
 
 // One kqueue holds an EVFILT_PROC/NOTE_EXIT filter per orphaned child; one
@@ -45,14 +46,10 @@ class Reaper {
     if (kq < 0) return;  // no kqueue: the child stays a zombie until we exit
     struct kevent change;
     EV_SET(&change, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, nullptr);
-    int rc;
-    do {
-      rc = ::kevent(kq, &change, 1, nullptr, 0, nullptr);
-    } while (rc < 0 && errno == EINTR);
+    const int rc = posix::retry_on_eintr([&] { return ::kevent(kq, &change, 1, nullptr, 0, nullptr); });
     if (rc < 0 && errno == ESRCH) {
       // Exited between the caller's check and now: reap here.
-      int err = 0;
-      reap(pid, false, err);
+      reap_if_exited(pid);
     }
   }
 
@@ -60,15 +57,10 @@ class Reaper {
   static void run(int kq) {
     struct kevent events[16];
     while (true) {
-      const int n = ::kevent(kq, nullptr, 0, events, 16, nullptr);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
+      const int n = posix::retry_on_eintr([&] { return ::kevent(kq, nullptr, 0, events, 16, nullptr); });
+      if (n < 0) return;
       for (int i = 0; i < n; ++i) {
-        if (events[i].filter != EVFILT_PROC) continue;
-        int err = 0;
-        reap(static_cast<pid_t>(events[i].ident), false, err);
+        if (events[i].filter == EVFILT_PROC) reap_if_exited(static_cast<pid_t>(events[i].ident));
       }
     }
   }
@@ -92,4 +84,4 @@ void reap_in_background(pid_t pid) noexcept {
   }
 }
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

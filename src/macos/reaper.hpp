@@ -5,11 +5,11 @@
 
 #include <sys/types.h>
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 // Takes over reaping `pid` (our unreaped, still running child): a library
 // thread started at the first call waits on a kqueue (EVFILT_PROC/NOTE_EXIT)
 // and reaps each child when it exits.
 void reap_in_background(pid_t pid) noexcept;
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

@@ -8,10 +8,10 @@
 
 #include "macos/rendezvous_protocol.hpp"
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
-// Plain releases, not the scopers of mach_port.hpp: this file is also
+// Plain deallocations, not the scopers of mach_port.hpp: this file is also
 // compiled into the preload dylib, which is kept free of anything but
 // libSystem calls.
 void drop_send(mach_port_t name) noexcept {
@@ -67,7 +67,7 @@ kern_return_t send_task_message(mach_port_t server, mach_port_t reply) noexcept 
                     MACH_PORT_NULL, kChildSendTimeoutMs, MACH_PORT_NULL);
   } while (kr == MACH_SEND_INTERRUPTED);
   // A message that was not sent leaves (or hands back) the moved right in
-  // our space: release it. Nothing else in this process runs meanwhile (a
+  // our space: deallocate it. Nothing else in this process runs meanwhile (a
   // library constructor, or a freshly forked child), so the name cannot
   // have been reused.
   if (kr != MACH_MSG_SUCCESS && self.disposition == MACH_MSG_TYPE_MOVE_SEND) drop_send(self.name);
@@ -158,4 +158,4 @@ bool send_from_environment(ChildOutcome& outcome) noexcept {
   return true;
 }
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -10,7 +10,7 @@
 
 #include <mach/mach.h>
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 
 enum class ChildStep {
   done,        // the task port was sent and the parent said go
@@ -42,4 +42,4 @@ ChildOutcome send_task_port(const char* name, bool wait) noexcept;
 // unsetenv): for a library constructor or early in main.
 bool send_from_environment(ChildOutcome& outcome) noexcept;
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -4,9 +4,11 @@
 // port-descriptor message, accepted only from the expected pid (audit
 // trailer). See rendezvous_protocol.hpp for the wire protocol.
 #include <errno.h>
+#include <unistd.h>
 
 #include <optional>
 
+#include "common/pid_program.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/rendezvous_accept.hpp"
@@ -19,32 +21,26 @@ namespace taskport {
 
 struct Rendezvous::Impl {
   Start start = Start::at_once;
-  std::optional<macos::rendezvous::Server> server;  // until accepted or released
-  macos::SendOnceRight reply;                       // a waiting child's release
-  bool finished = false;                            // accepted or released
+  std::optional<backend::rendezvous::Server> server;  // until accepted or ended
+  backend::SendOnceRight reply;                       // where a waiting child is told to go on
+  bool finished = false;                              // accepted, or let go
 };
 
 Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
   impl_->start = start;
-  impl_->server.emplace("rendezvous");
+  impl_->server.emplace(common::pid_program(::getpid()));
 }
 
-Rendezvous::~Rendezvous() { release(); }
+// Where Impl is complete (move assignment: common/rendezvous.cpp).
+Rendezvous::~Rendezvous() { let_go(); }
 Rendezvous::Rendezvous(Rendezvous&&) noexcept = default;
-Rendezvous& Rendezvous::operator=(Rendezvous&& other) noexcept {
-  if (this != &other) {
-    release();
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
 
 Rendezvous::ChildSetup Rendezvous::child_setup() const {
   ChildSetup setup;
   if (!impl_ || !impl_->server)
-    throw Error(EINVAL, Step::rendezvous, std::string(), "the rendezvous has ended");
-  setup.env.emplace_back(macos::rendezvous::kNameVariable, impl_->server->name());
-  if (impl_->start == Start::on_release) setup.env.emplace_back(macos::rendezvous::kWaitVariable, "1");
+    throw Error(EINVAL, Step::rendezvous, common::pid_program(::getpid()), "the rendezvous has ended");
+  setup.env.emplace_back(backend::rendezvous::kNameVariable, impl_->server->name());
+  if (impl_->start == Start::when_let_go) setup.env.emplace_back(backend::rendezvous::kWaitVariable, "1");
   return setup;
 }
 
@@ -55,72 +51,69 @@ Command& Rendezvous::prepare(Command& cmd) const {
 
 namespace {
 
-Task accept_task(Rendezvous::Impl& impl, macos::Expectation& expect, std::chrono::nanoseconds timeout) {
+Task accept_task(Rendezvous::Impl& impl, backend::rendezvous::Expectation& expect,
+                 std::chrono::nanoseconds timeout) {
   if (impl.finished || !impl.server) {
     throw Error(EINVAL, Step::accept_task, expect.name,
-                "the rendezvous has already handed over a task or was released");
+                "the rendezvous has already handed over a task or was ended");
   }
-  expect.deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                             std::max(timeout, std::chrono::nanoseconds(0)));
-  macos::rendezvous::Handoff handoff = macos::accept_handoff(*impl.server, expect);
+  expect.deadline = common::deadline_after(timeout);
+  backend::rendezvous::Handoff handoff = backend::rendezvous::accept_handoff(*impl.server, expect);
   // The registration is no longer needed: nobody else may send now.
   impl.server.reset();
   impl.finished = true;
   impl.reply = std::move(handoff.reply);
-  Task task = macos::make_task(std::move(handoff.task), expect.pid);
+  Task task = backend::rendezvous::make_task(std::move(handoff.task), expect.pid, expect.name);
   // at_once: a child that waits anyway (it asked with a reply right) goes on now.
-  if (impl.start == Rendezvous::Start::at_once && impl.reply.valid()) macos::rendezvous::send_go(impl.reply);
+  if (impl.start == Rendezvous::Start::at_once && impl.reply.valid())
+    backend::rendezvous::send_go(impl.reply);
   return task;
 }
 
 }  // namespace
 
 Task Rendezvous::accept(const Child& child, std::chrono::nanoseconds timeout) {
-  macos::Expectation expect;
-  expect.pid = child.pid();
-  expect.exit_fd = child.exit_fd();
-  expect.is_our_child = !child.status().has_value();
-  expect.name = child.program();
-  if (child.status()) throw Error(ESRCH, Step::accept_task, expect.name, "the child has already been reaped");
+  if (child.status())
+    throw Error(ESRCH, Step::accept_task, child.program(), "the child has already been reaped");
+  common::Expectation expect = common::expect_from(child);
   return accept_task(*impl_, expect, timeout);
 }
 
 Task Rendezvous::accept(pid_t pid, std::chrono::nanoseconds timeout) {
-  macos::Expectation expect;
+  backend::rendezvous::Expectation expect;
   expect.pid = pid;
-  expect.name = "pid " + std::to_string(pid);
-  UniqueFd watch = macos::watch_exit(pid);
+  expect.name = common::pid_program(pid);
+  UniqueFd watch = backend::watch_exit(pid);
   if (!watch) throw Error(errno, Step::accept_task, expect.name, "kqueue EVFILT_PROC on the child");
   expect.exit_fd = watch.get();
   return accept_task(*impl_, expect, timeout);
 }
 
-void Rendezvous::release() noexcept {
+void Rendezvous::let_go() noexcept {
   if (!impl_) return;
   // A waiting child that was accepted gets go; one whose message is still
   // queued is woken by the send-once notification when the port (and the
   // message with its reply right) is destroyed.
-  if (impl_->reply.valid()) macos::rendezvous::send_go(impl_->reply);
+  if (impl_->reply.valid()) backend::rendezvous::send_go(impl_->reply);
   impl_->server.reset();
   impl_->finished = true;
 }
 
 bool send_task_to_spawner() {
-  macos::rendezvous::ChildOutcome outcome;
-  if (!macos::rendezvous::send_from_environment(outcome)) return false;
-  using macos::rendezvous::ChildStep;
+  backend::rendezvous::ChildOutcome outcome;
+  if (!backend::rendezvous::send_from_environment(outcome)) return false;
+  using backend::rendezvous::ChildStep;
   if (outcome.step == ChildStep::done) return true;  // also when the spawner dropped us: we were sent
   const char* what = "bootstrap_look_up";
   switch (outcome.step) {
     case ChildStep::look_up: what = "bootstrap_look_up of the spawner's port (has it gone?)"; break;
     case ChildStep::reply_port: what = "mach_port_allocate"; break;
     case ChildStep::send: what = "mach_msg send of the task port"; break;
-    case ChildStep::await_go: what = "mach_msg receive of the spawner's release"; break;
+    case ChildStep::await_go: what = "mach_msg receive of the spawner's go"; break;
     case ChildStep::done: break;
   }
-  throw Error(macos::errno_from_kern(outcome.kr), Step::send_task, "self",
-              macos::kern_text(what, outcome.kr));
+  throw Error(backend::errno_from_kern(outcome.kr), Step::send_task, common::pid_program(::getpid()),
+              backend::kern_text(what, outcome.kr));
 }
 
 }  // namespace taskport

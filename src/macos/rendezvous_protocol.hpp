@@ -10,7 +10,7 @@
 //     → receive right R, registered in launchd
 //   spawn with <name> in the environment
 //   (and TASKPORT_RENDEZVOUS_WAIT=1 if the
-//   child is to wait for its release)
+//   child is to wait until let go)
 //                                              bootstrap_look_up(<name>) → send right to R
 //                                              [wait: new port G (receive right)]
 //                                              send TaskPortMessage to R:
@@ -41,13 +41,13 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 
 // Environment variables the parent sets for the child (the names are
 // shared with the Linux rendezvous where the meaning is the same).
 //   kNameVariable: the bootstrap service name of the parent's receive right.
-//   kWaitVariable: "1": after sending, wait until the parent releases us
-//                  (Rendezvous::Start::on_release).
+//   kWaitVariable: "1": after sending, wait until the parent lets us go
+//                  (Rendezvous::Start::when_let_go).
 inline constexpr const char* kNameVariable = "TASKPORT_RENDEZVOUS_NAME";
 inline constexpr const char* kWaitVariable = "TASKPORT_RENDEZVOUS_WAIT";
 
@@ -107,4 +107,4 @@ inline constexpr mach_msg_option_t kAuditTrailerOptions =
 inline constexpr mach_msg_timeout_t kChildSendTimeoutMs = 10000;
 inline constexpr mach_msg_timeout_t kChildGoTimeoutMs = 60000;
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -12,12 +12,14 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "macos/mach_error.hpp"
 #include "macos/rendezvous_protocol.hpp"
+#include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 namespace {
 
 constexpr std::chrono::milliseconds kSlice{20};
@@ -35,14 +37,7 @@ std::string unique_name() {
 }
 
 // True once the exit watch fired (non-consuming: poll, not kevent).
-bool exited(int exit_fd) {
-  pollfd p{exit_fd, POLLIN, 0};
-  int rc;
-  do {
-    rc = ::poll(&p, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  return rc > 0;
-}
+bool exited(int exit_fd) { return posix::poll_now(exit_fd) > 0; }
 
 struct Verdict {
   bool from_child = false;  // the kernel says the expected process sent it
@@ -50,71 +45,81 @@ struct Verdict {
   std::string reason;  // why it was not accepted
 };
 
-// Every check of Chromium's rule: nothing in an incoming message is used
-// before it is known to be what the protocol says. The sender is
-// established first (only the kernel's audit trailer counts), so that a
-// stranger's junk is told apart from a broken child.
-Verdict check(const ReceivedTaskPortMessage& in, pid_t pid) {
-  Verdict v;
-  const TaskPortMessage& m = in.message;
-  const mach_msg_bits_t bits = m.header.msgh_bits;
-  const mach_msg_size_t size = m.header.msgh_size;
-  // The kernel appends the trailer right after the message's msgh_size
-  // bytes (rounded to 4): find it there, whatever the size, so that the
-  // sender is known before anything else is judged.
+// Why the message is not from process `pid`, or nothing if it is. Only the
+// kernel's audit trailer counts. The kernel appends the trailer right after
+// the message's msgh_size bytes (rounded to 4): it is found there, whatever
+// the size, so that the sender is known before anything else is judged.
+std::optional<std::string> foreign_sender(const ReceivedTaskPortMessage& in, pid_t pid) {
+  const mach_msg_size_t size = in.message.header.msgh_size;
   const std::size_t trailer_at = (static_cast<std::size_t>(size) + 3) & ~std::size_t{3};
   if (trailer_at + sizeof(mach_msg_audit_trailer_t) > sizeof in) {
-    v.reason = "a message of " + std::to_string(size) + " bytes";
-    return v;
+    return "a message of " + std::to_string(size) + " bytes";
   }
   mach_msg_audit_trailer_t trailer;
   std::memcpy(&trailer, reinterpret_cast<const unsigned char*>(&in) + trailer_at, sizeof trailer);
   if (trailer.msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
       trailer.msgh_trailer_size < sizeof(mach_msg_audit_trailer_t)) {
-    v.reason = "a message without an audit trailer";
-    return v;
+    return std::string("a message without an audit trailer");
   }
   const pid_t sender = ::audit_token_to_pid(trailer.msgh_audit);
-  if (sender != pid) {
-    v.reason = "a message from pid " + std::to_string(sender);
-    return v;
-  }
-  v.from_child = true;
-  if (size != sizeof(TaskPortMessage)) {
-    v.reason = "a message of " + std::to_string(size) + " bytes (expected " +
-               std::to_string(sizeof(TaskPortMessage)) + ")";
-    return v;
+  if (sender != pid) return "a message from pid " + std::to_string(sender);
+  return std::nullopt;
+}
+
+// Why the message is not a task-port message of the protocol, or nothing if
+// it is: size, id, one port descriptor, the reply right.
+std::optional<std::string> malformed(const TaskPortMessage& m) {
+  const mach_msg_bits_t bits = m.header.msgh_bits;
+  if (m.header.msgh_size != sizeof(TaskPortMessage)) {
+    return "a message of " + std::to_string(m.header.msgh_size) + " bytes (expected " +
+           std::to_string(sizeof(TaskPortMessage)) + ")";
   }
   if (m.header.msgh_id != kTaskPortMessageId) {
-    v.reason =
-        "a message with id " + std::to_string(m.header.msgh_id) + " (not a taskport task-port message)";
-    return v;
+    return "a message with id " + std::to_string(m.header.msgh_id) + " (not a taskport task-port message)";
   }
   if (!(bits & MACH_MSGH_BITS_COMPLEX) || m.body.msgh_descriptor_count != 1) {
-    v.reason = "a message without exactly one descriptor";
-    return v;
+    return std::string("a message without exactly one descriptor");
   }
   // No reply right (the child runs on), or the send-once right a waiting
   // child made with MAKE_SEND_ONCE.
   const mach_msg_type_name_t reply = MACH_MSGH_BITS_REMOTE(bits);
   if (reply == 0 ? m.header.msgh_remote_port != MACH_PORT_NULL
                  : reply != MACH_MSG_TYPE_PORT_SEND_ONCE || !MACH_PORT_VALID(m.header.msgh_remote_port)) {
-    v.reason = "a message with a reply right of type " + std::to_string(reply);
-    return v;
+    return "a message with a reply right of type " + std::to_string(reply);
   }
   if (m.task.type != MACH_MSG_PORT_DESCRIPTOR || m.task.disposition != MACH_MSG_TYPE_PORT_SEND ||
       !MACH_PORT_VALID(m.task.name)) {
-    v.reason = "a descriptor of type " + std::to_string(m.task.type) + " and disposition " +
-               std::to_string(m.task.disposition) + " (expected a port send right)";
+    return "a descriptor of type " + std::to_string(m.task.type) + " and disposition " +
+           std::to_string(m.task.disposition) + " (expected a port send right)";
+  }
+  return std::nullopt;
+}
+
+// Why the port is not the task port of process `pid` (a child could send
+// some other task port it holds), or nothing if it is.
+std::optional<std::string> not_the_task_of(mach_port_t port, pid_t pid) {
+  int task_pid = -1;
+  const kern_return_t kr = ::pid_for_task(port, &task_pid);
+  if (kr != KERN_SUCCESS) return "a port that is no task port (" + kern_text("pid_for_task", kr) + ")";
+  if (task_pid != pid) return "the task port of pid " + std::to_string(task_pid);
+  return std::nullopt;
+}
+
+// Every check of Chromium's rule: nothing in an incoming message is used
+// before it is known to be what the protocol says. The sender is
+// established first, so that a stranger's junk is told apart from a broken
+// child.
+Verdict check(const ReceivedTaskPortMessage& in, pid_t pid) {
+  Verdict v;
+  if (auto why = foreign_sender(in, pid)) {
+    v.reason = std::move(*why);
     return v;
   }
-  // And the port must name that same process's task (a child could send
-  // some other task port it holds).
-  int task_pid = -1;
-  const kern_return_t kr = ::pid_for_task(m.task.name, &task_pid);
-  if (kr != KERN_SUCCESS || task_pid != pid) {
-    v.reason = kr != KERN_SUCCESS ? "a port that is no task port (" + kern_text("pid_for_task", kr) + ")"
-                                  : "the task port of pid " + std::to_string(task_pid);
+  v.from_child = true;
+  auto why = malformed(in.message);
+  if (!why) why = not_the_task_of(in.message.task.name, pid);
+  if (why) {
+    v.reason = std::move(*why);
     return v;
   }
   v.valid = true;
@@ -216,4 +221,4 @@ kern_return_t send_go(SendOnceRight& reply) noexcept {
   return kr;
 }
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -12,7 +12,7 @@
 
 #include "macos/mach_port.hpp"
 
-namespace taskport::macos::rendezvous {
+namespace taskport::backend::rendezvous {
 
 // What a receive ended with.
 enum class Outcome {
@@ -64,8 +64,8 @@ class Server {
 };
 
 // Sends "go" on the child's reply right (consuming it). Returns the
-// mach_msg result; on failure the right is released, which also wakes the
+// mach_msg result; on failure the right is destroyed, which also wakes the
 // child (send-once notification).
 kern_return_t send_go(SendOnceRight& reply) noexcept;
 
-}  // namespace taskport::macos::rendezvous
+}  // namespace taskport::backend::rendezvous

@@ -20,7 +20,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/child_access.hpp"
+#include "common/child_guard.hpp"
+#include "common/command_access.hpp"
 #include "common/preload_library.hpp"
+#include "common/validate_command.hpp"
 #include "macos/dyld_policy.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/launch.hpp"
@@ -34,12 +38,12 @@
 namespace taskport {
 namespace {
 
-using macos::SpawnPlan;
+using backend::SpawnPlan;
 
 Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
-  UniqueFd watch = macos::watch_new_child(pid, cmd.program());
-  return Child(pid, std::move(watch), cmd.program(), std::move(plan.parent_ends[0]),
-               std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
+  UniqueFd watch = backend::watch_new_child(pid, cmd.get_program());
+  return detail::ChildAccess::make(pid, std::move(watch), cmd.get_program(), std::move(plan.parent_ends[0]),
+                                   std::move(plan.parent_ends[1]), std::move(plan.parent_ends[2]));
 }
 
 // The child's DYLD_INSERT_LIBRARIES: the preload first, then whatever the
@@ -47,7 +51,7 @@ Child make_child(const Command& cmd, pid_t pid, SpawnPlan& plan) {
 std::string insert_libraries(const Command& cmd, const std::string& preload) {
   std::string value = preload;
   const char* existing = nullptr;
-  const auto& edits = cmd.env_edits();
+  const auto& edits = cmd.get_envs();
   bool edited = false;
   for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
     if (it->key == "DYLD_INSERT_LIBRARIES") {
@@ -56,35 +60,30 @@ std::string insert_libraries(const Command& cmd, const std::string& preload) {
       break;
     }
   }
-  if (!edited && !cmd.env_cleared()) existing = ::getenv("DYLD_INSERT_LIBRARIES");
+  if (!edited && !cmd.get_env_clear()) existing = ::getenv("DYLD_INSERT_LIBRARIES");
   if (existing != nullptr && *existing != '\0') value += std::string(":") + existing;
   return value;
 }
 
-// Kills and reaps a child that failed the rendezvous, then throws `error`.
-[[noreturn]] void abandon(Child& child, const Error& error) {
+// Rendezvous::accept, with `hint` added to the errors that mean the preload
+// did not run (the child exited, or nothing came in time).
+Task accept_with_hint(Rendezvous& rendezvous, const Child& child, std::chrono::milliseconds timeout,
+                      const std::string& hint) {
   try {
-    child.kill();
-    child.wait();
-  } catch (...) {
-    // Already reaped, or not ours any more: nothing left to clean up.
+    return rendezvous.accept(child, timeout);
+  } catch (const Error& e) {
+    if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) throw;
+    throw Error(e.errno_value(), Step::accept_task, child.program(), std::string(e.what()) + "; " + hint);
   }
-  throw error;
 }
 
 }  // namespace
 
 Child Command::spawn() const {
-  if (get_start_suspended()) {
-    throw Error(EINVAL, Step::resume, program(),
-                "start_suspended needs spawn_with_task(): nothing could resume it");
-  }
-  if (get_task_via_preload()) {
-    throw Error(EINVAL, Step::rendezvous, program(), "task_via_preload needs spawn_with_task()");
-  }
+  common::validate_command(*this, false);
   SpawnPlan plan;
-  macos::build_spawn_plan(*this, {}, plan);
-  const macos::Launched launched = macos::launch(*this, plan);
+  backend::build_spawn_plan(*this, {}, plan);
+  const backend::Launched launched = backend::launch(*this, plan);
   return make_child(*this, launched.pid, plan);
 }
 
@@ -92,37 +91,30 @@ std::pair<Child, Task> Command::spawn_with_task() const {
   // macOS gets a task port from the program itself, through this library;
   // dyld resolves a relative path against the child's working directory,
   // which current_dir() may change: find_preload_library's is absolute.
-  const std::string preload = common::find_preload_library(program());
+  const std::string preload = common::find_preload_library(get_program());
   // With start_suspended the child waits in the preload's constructor,
-  // before main, until we have suspended it and released it.
-  const bool suspended = get_start_suspended();
-  Rendezvous rendezvous(suspended ? Rendezvous::Start::on_release : Rendezvous::Start::at_once);
+  // before main, until we have suspended it and let it go.
+  const bool suspended = detail::CommandAccess::start_suspended(*this);
+  Rendezvous rendezvous(suspended ? Rendezvous::Start::when_let_go : Rendezvous::Start::at_once);
   std::vector<std::pair<std::string, std::string>> extra = rendezvous.child_setup().env;
   extra.emplace_back("DYLD_INSERT_LIBRARIES", insert_libraries(*this, preload));
 
   SpawnPlan plan;
-  macos::build_spawn_plan(*this, extra, plan);
-  const macos::Launched launched = macos::launch(*this, plan);
+  backend::build_spawn_plan(*this, extra, plan);
+  const backend::Launched launched = backend::launch(*this, plan);
   Child child = make_child(*this, launched.pid, plan);
+  common::ChildGuard guard(child);
 
-  const macos::DyldVerdict verdict = macos::check_dyld_policy(launched.path);
-  if (verdict.refuse != 0) {
-    abandon(child, Error(verdict.refuse, Step::accept_task, program(), verdict.reason));
+  const backend::DyldVerdict verdict = backend::check_dyld_policy(launched.path);
+  if (verdict.refuse != 0) throw Error(verdict.refuse, Step::accept_task, get_program(), verdict.reason);
+  Task task = accept_with_hint(rendezvous, child, detail::CommandAccess::preload_timeout(*this),
+                               backend::preload_hint(launched.path, verdict.reason));
+  if (suspended) {
+    task.suspend();
+    rendezvous.let_go();  // it runs on only when the Task resumes it
   }
-  try {
-    Task task = rendezvous.accept(child, get_preload_timeout());
-    if (suspended) {
-      task.suspend();
-      rendezvous.release();  // it runs on only when the Task resumes it
-    }
-    return {std::move(child), std::move(task)};
-  } catch (const Error& e) {
-    if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) {
-      abandon(child, e);
-    }
-    abandon(child, Error(e.errno_value(), Step::accept_task, program(),
-                         std::string(e.what()) + "; " + macos::preload_hint(launched.path, verdict.reason)));
-  }
+  guard.dismiss();
+  return {std::move(child), std::move(task)};
 }
 
 }  // namespace taskport

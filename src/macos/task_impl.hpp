@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <mutex>
+#include <string>
 
 #include "macos/mach_port.hpp"
 #include "taskport/task.hpp"
@@ -15,15 +16,18 @@
 namespace taskport {
 
 struct Task::Impl {
-  Impl(macos::SendRight p, pid_t id, UniqueFd kq) noexcept
-      : port(std::move(p)), pid(id), exit_kq(std::move(kq)) {}
+  Impl(backend::SendRight p, pid_t id, std::string name, UniqueFd kq) noexcept
+      : port(std::move(p)), pid(id), program(std::move(name)), exit_kq(std::move(kq)) {}
 
   // The task port: names exactly the task that sent it (the program image
   // running when it was sent; an exec replaces the task and the port then
   // names a dead one). Every Mach call takes it; the pid is for messages,
   // proc_regionfilename and signals.
-  macos::SendRight port;
+  backend::SendRight port;
   pid_t pid;
+  // Error::program() of every error about this task: the program it was
+  // spawned from, or "pid <N>" (taskport/error.hpp).
+  std::string program;
   // EVFILT_PROC/NOTE_EXIT on the pid (exit_watch.hpp); invalid if the
   // process could not be watched.
   UniqueFd exit_kq;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <mach/mach.h>
 
+#include "common/task_access.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
 #include "macos/thread_list.hpp"
@@ -18,8 +19,8 @@
 namespace taskport {
 namespace {
 
-using macos::errno_from_kern;
-using macos::kern_error;
+using backend::errno_from_kern;
+using backend::kern_error;
 
 std::chrono::nanoseconds to_ns(time_value_t t) {
   return std::chrono::seconds(t.seconds) + std::chrono::microseconds(t.microseconds);
@@ -32,7 +33,7 @@ bool query(const Task::Impl& t, task_flavor_t flavor, T& out, mach_msg_type_numb
            const char* what) {
   const kern_return_t kr = ::task_info(t.port.get(), flavor, reinterpret_cast<task_info_t>(&out), &count);
   if (kr == KERN_SUCCESS) return true;
-  if (errno_from_kern(kr) == ESRCH) throw kern_error(kr, Step::read_info, t.pid, what);
+  if (errno_from_kern(kr) == ESRCH) throw kern_error(kr, Step::read_info, t.program, what);
   return false;
 }
 
@@ -74,7 +75,7 @@ TaskInfo Task::info() const {
     info.voluntary_switches = static_cast<std::uint64_t>(events.csw);
   }
 
-  const macos::ThreadList threads(t.port.get(), t.pid, Step::read_info);
+  const backend::ThreadList threads(t.port.get(), t.program, Step::read_info);
   info.thread_count = static_cast<std::uint32_t>(threads.size());
   return info;
 }
@@ -86,7 +87,9 @@ ExtmodInfo extmod_info(const Task& task) {
   mach_msg_type_number_t count = TASK_EXTMOD_INFO_COUNT;
   const kern_return_t kr =
       ::task_info(task.native_handle(), TASK_EXTMOD_INFO, reinterpret_cast<task_info_t>(&raw), &count);
-  if (kr != KERN_SUCCESS) throw kern_error(kr, Step::read_info, task.pid(), "task_info(TASK_EXTMOD_INFO)");
+  if (kr != KERN_SUCCESS)
+    throw kern_error(kr, Step::read_info, detail::TaskAccess::impl(task).program,
+                     "task_info(TASK_EXTMOD_INFO)");
   ExtmodInfo info;
   for (std::size_t i = 0; i < info.task_uuid.size(); ++i) info.task_uuid[i] = raw.task_uuid[i];
   info.task_for_pid_count = raw.extmod_statistics.task_for_pid_count;

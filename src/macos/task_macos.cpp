@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 
+#include "common/backend.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
@@ -12,8 +13,11 @@
 
 namespace taskport {
 
-using macos::kern_error;
-using macos::task_name;
+namespace backend {
+const std::string& program_of(const Task::Impl& task) noexcept { return task.program; }
+}  // namespace backend
+
+using backend::kern_error;
 
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
@@ -31,7 +35,7 @@ pid_t Task::pid() const noexcept { return impl_->pid; }
 int Task::exit_fd() const noexcept { return impl_->exit_kq.get(); }
 
 bool Task::is_alive() const {
-  if (impl_->exit_kq) return !macos::exit_watch_fired(impl_->exit_kq.get());
+  if (impl_->exit_kq) return !backend::exit_watch_fired(impl_->exit_kq.get(), impl_->program);
   // No exit watch: ask the task port. pid_for_task fails once the task is
   // gone (exited, or replaced by an exec).
   int pid = -1;
@@ -44,26 +48,25 @@ void Task::signal(int sig) {
   int pid = -1;
   const kern_return_t kr = ::pid_for_task(impl_->port.get(), &pid);
   if (kr != KERN_SUCCESS || pid != impl_->pid || !is_alive()) {
-    throw Error(ESRCH, Step::send_signal, task_name(impl_->pid), "the task has exited");
+    throw Error(ESRCH, Step::send_signal, impl_->program, "the task has exited");
   }
-  if (::kill(impl_->pid, sig) != 0) throw Error(errno, Step::send_signal, task_name(impl_->pid));
+  if (::kill(impl_->pid, sig) != 0) throw Error(errno, Step::send_signal, impl_->program);
 }
 
 void Task::suspend() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   const kern_return_t kr = ::task_suspend(impl_->port.get());
-  if (kr != KERN_SUCCESS) throw kern_error(kr, Step::suspend, impl_->pid, "task_suspend");
+  if (kr != KERN_SUCCESS) throw kern_error(kr, Step::suspend, impl_->program, "task_suspend");
   ++impl_->suspend_count;
 }
 
 void Task::resume() {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0)
-    throw Error(EINVAL, Step::resume, task_name(impl_->pid), "task is not suspended");
+  if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
   const kern_return_t kr = ::task_resume(impl_->port.get());
   // A task that exited while suspended needs no resume: just count down.
-  if (kr != KERN_SUCCESS && macos::errno_from_kern(kr) != ESRCH) {
-    throw kern_error(kr, Step::resume, impl_->pid, "task_resume");
+  if (kr != KERN_SUCCESS && backend::errno_from_kern(kr) != ESRCH) {
+    throw kern_error(kr, Step::resume, impl_->program, "task_resume");
   }
   --impl_->suspend_count;
 }

@@ -26,10 +26,9 @@
 namespace taskport {
 namespace {
 
+using backend::errno_from_kern;
+using backend::kern_error;
 using common::range_text;
-using macos::errno_from_kern;
-using macos::kern_error;
-using macos::task_name;
 
 // The finest page size of any macOS task (x86_64 and Rosetta: 4 KiB; arm64:
 // 16 KiB, a multiple): stepping by it never skips a page boundary.
@@ -65,7 +64,8 @@ void read_request(const Task::Impl& t, ReadRequest& r) {
     return;
   }
   if (kr != KERN_SUCCESS && errno_from_kern(kr) != EFAULT) {
-    throw kern_error(kr, Step::read_memory, t.pid, "mach_vm_read_overwrite", range_text(r.address, r.size));
+    throw kern_error(kr, Step::read_memory, t.program, "mach_vm_read_overwrite",
+                     range_text(r.address, r.size));
   }
   // All or nothing failed: find the readable prefix page by page.
   auto* out = static_cast<unsigned char*>(r.buffer);
@@ -92,10 +92,10 @@ bool protection_at(const Task::Impl& t, std::uint64_t address, vm_prot_t& protec
   mach_port_t object = MACH_PORT_NULL;
   const kern_return_t kr = ::mach_vm_region(t.port.get(), &start, &size, VM_REGION_BASIC_INFO_64,
                                             reinterpret_cast<vm_region_info_t>(&info), &count, &object);
-  macos::SendRight object_right(object);  // unused; always MACH_PORT_NULL on current kernels
+  backend::SendRight object_right(object);  // unused; always MACH_PORT_NULL on current kernels
   if (kr != KERN_SUCCESS) {
     if (errno_from_kern(kr) == EFAULT) return false;
-    throw kern_error(kr, Step::write_memory, t.pid, "mach_vm_region");
+    throw kern_error(kr, Step::write_memory, t.program, "mach_vm_region");
   }
   if (start > address) return false;
   protection = info.protection;
@@ -121,17 +121,6 @@ kern_return_t write_protected(const Task::Impl& t, std::uint64_t address, const 
 
 }  // namespace
 
-void Task::read(std::uint64_t address, void* buffer, std::size_t size) const {
-  ReadRequest r;
-  r.address = address;
-  r.buffer = buffer;
-  r.size = size;
-  read_request(*impl_, r);
-  // A request that did not complete failed with EFAULT (read_request throws
-  // every other error).
-  if (!r.ok()) throw common::read_error(r, task_name(impl_->pid));
-}
-
 std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {
   std::size_t complete = 0;
   for (std::size_t i = 0; i < count; ++i) {
@@ -146,7 +135,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
   if (size == 0) return;
   const std::string range = range_text(address, size);
   if (impossible_range(address, size) || size > std::numeric_limits<mach_msg_type_number_t>::max()) {
-    throw Error(EFAULT, Step::write_memory, task_name(t.pid), range + ": outside any possible mapping");
+    throw Error(EFAULT, Step::write_memory, t.program, range + ": outside any possible mapping");
   }
   const auto* in = static_cast<const unsigned char*>(data);
   kern_return_t kr =
@@ -154,7 +143,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
                       static_cast<mach_msg_type_number_t>(size));
   if (kr == KERN_SUCCESS) return;
   if (kr != KERN_PROTECTION_FAILURE && kr != KERN_INVALID_ADDRESS) {
-    throw kern_error(kr, Step::write_memory, t.pid, "mach_vm_write", range);
+    throw kern_error(kr, Step::write_memory, t.program, "mach_vm_write", range);
   }
   // Region by region: plain writes where writable, unprotect-write-restore
   // where not. A gap (unmapped) ends the write with EFAULT.
@@ -166,7 +155,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
     if (!protection_at(t, at, protection, region_end)) {
       std::string detail = range + ": not mapped in the task";
       if (at > address) detail += " (the first " + std::to_string(at - address) + " bytes were written)";
-      throw Error(EFAULT, Step::write_memory, task_name(t.pid), detail);
+      throw Error(EFAULT, Step::write_memory, t.program, detail);
     }
     const std::uint64_t chunk_end = std::min(end, region_end);
     const auto chunk = static_cast<std::size_t>(chunk_end - at);
@@ -177,7 +166,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
     } else {
       kr = write_protected(t, at, from, chunk, protection);
     }
-    if (kr != KERN_SUCCESS) throw kern_error(kr, Step::write_memory, t.pid, "mach_vm_write", range);
+    if (kr != KERN_SUCCESS) throw kern_error(kr, Step::write_memory, t.program, "mach_vm_write", range);
     at = chunk_end;
   }
 }

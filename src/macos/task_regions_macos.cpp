@@ -23,7 +23,7 @@ namespace taskport {
 
 namespace {
 
-using macos::kern_error;
+using backend::kern_error;
 
 bool is_malloc_tag(unsigned tag) {
   switch (tag) {
@@ -51,7 +51,7 @@ bool next_region(const Task::Impl& t, std::uint64_t address, Region& out) {
     const kern_return_t kr = ::mach_vm_region_recurse(
         t.port.get(), &start, &size, &depth, reinterpret_cast<vm_region_recurse_info_t>(&info), &count);
     if (kr == KERN_INVALID_ADDRESS) return false;  // nothing at or above `address`
-    if (kr != KERN_SUCCESS) throw kern_error(kr, Step::read_regions, t.pid, "mach_vm_region_recurse");
+    if (kr != KERN_SUCCESS) throw kern_error(kr, Step::read_regions, t.program, "mach_vm_region_recurse");
     if (!info.is_submap) break;
     ++depth;  // look inside the submap at the same address
   }
@@ -83,8 +83,8 @@ bool next_region(const Task::Impl& t, std::uint64_t address, Region& out) {
 
 // Paths came from the pid: they are ours only if the process is still alive.
 void check_alive(const Task::Impl& t) {
-  if (t.exit_kq && macos::exit_watch_fired(t.exit_kq.get())) {
-    throw Error(ESRCH, Step::read_regions, macos::task_name(t.pid), "the task has exited");
+  if (t.exit_kq && backend::exit_watch_fired(t.exit_kq.get(), t.program)) {
+    throw Error(ESRCH, Step::read_regions, t.program, "the task has exited");
   }
 }
 

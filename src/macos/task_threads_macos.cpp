@@ -14,14 +14,14 @@
 
 namespace taskport {
 
-namespace macos {
+namespace backend {
 
-ThreadList::ThreadList(mach_port_t task, pid_t pid, Step step) {
+ThreadList::ThreadList(mach_port_t task, const std::string& program, Step step) {
   const kern_return_t kr = ::task_threads(task, &threads_, &count_);
   if (kr != KERN_SUCCESS) {
     threads_ = nullptr;
     count_ = 0;
-    throw kern_error(kr, step, pid, "task_threads");
+    throw kern_error(kr, step, program, "task_threads");
   }
 }
 
@@ -45,7 +45,7 @@ std::uint64_t thread_id(thread_act_t thread) noexcept {
 
 pid_t tid_of(std::uint64_t id) noexcept { return static_cast<pid_t>(id & 0x7fffffff); }
 
-}  // namespace macos
+}  // namespace backend
 
 namespace {
 
@@ -74,7 +74,7 @@ std::uint64_t to_u64(T value) {
 }  // namespace
 
 std::vector<ThreadInfo> Task::threads() const {
-  const macos::ThreadList list(impl_->port.get(), impl_->pid, Step::read_threads);
+  const backend::ThreadList list(impl_->port.get(), impl_->program, Step::read_threads);
   std::vector<ThreadInfo> threads;
   threads.reserve(list.size());
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -85,10 +85,10 @@ std::vector<ThreadInfo> Task::threads() const {
         KERN_SUCCESS) {
       continue;
     }
-    const std::uint64_t id = macos::thread_id(list[i]);
+    const std::uint64_t id = backend::thread_id(list[i]);
     if (id == 0) continue;
     ThreadInfo info;
-    info.tid = macos::tid_of(id);
+    info.tid = backend::tid_of(id);
     info.name.assign(ext.pth_name, strnlen(ext.pth_name, sizeof ext.pth_name));
     info.state = state_of(ext.pth_run_state);
     if (info.state != ThreadState::dead && ext.pth_curpri == 0 && ext.pth_run_state == TH_STATE_WAITING &&
@@ -106,19 +106,19 @@ std::vector<ThreadInfo> Task::threads() const {
 Registers Task::registers(pid_t tid) const {
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0) {
-    throw Error(EBUSY, Step::read_registers, macos::task_name(impl_->pid),
-                "the task must be suspended to read registers");
+    throw Error(EBUSY, Step::read_registers, impl_->program, "the task must be suspended to read registers");
   }
-  const macos::ThreadList list(impl_->port.get(), impl_->pid, Step::read_registers);
+  const backend::ThreadList list(impl_->port.get(), impl_->program, Step::read_registers);
   for (std::size_t i = 0; i < list.size(); ++i) {
-    if (macos::tid_of(macos::thread_id(list[i])) != tid) continue;
+    if (backend::tid_of(backend::thread_id(list[i])) != tid) continue;
     Registers regs{};
 #if defined(__x86_64__)
     x86_thread_state64_t state{};
     mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
     const kern_return_t kr =
         ::thread_get_state(list[i], x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
-    if (kr != KERN_SUCCESS) throw macos::kern_error(kr, Step::read_registers, impl_->pid, "thread_get_state");
+    if (kr != KERN_SUCCESS)
+      throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
     // Mach's x86_THREAD_STATE64 has no orig_rax, ss, ds, es or segment
     // bases: those stay 0.
     regs.rax = state.__rax;
@@ -147,7 +147,8 @@ Registers Task::registers(pid_t tid) const {
     mach_msg_type_number_t count = ARM_THREAD_STATE64_COUNT;
     const kern_return_t kr =
         ::thread_get_state(list[i], ARM_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
-    if (kr != KERN_SUCCESS) throw macos::kern_error(kr, Step::read_registers, impl_->pid, "thread_get_state");
+    if (kr != KERN_SUCCESS)
+      throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
     for (int r = 0; r < 29; ++r) regs.x[r] = state.__x[r];
     // The accessors strip pointer authentication where the state is opaque
     // (arm64e); on arm64 they read the fields as they are.
@@ -159,7 +160,7 @@ Registers Task::registers(pid_t tid) const {
 #endif
     return regs;
   }
-  throw Error(ESRCH, Step::read_registers, macos::task_name(impl_->pid), "no thread " + std::to_string(tid));
+  throw Error(ESRCH, Step::read_registers, impl_->program, "no thread " + std::to_string(tid));
 }
 #endif
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The threads of a task as task_threads() returns them, owned: every thread
-// port and the out-of-line array itself are released on every path.
+// port and the out-of-line array itself are deallocated on every path.
 #pragma once
 
 #include <mach/mach.h>
@@ -8,15 +8,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "taskport/error.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 class ThreadList {
  public:
-  // task_threads(task); throws Error(step) naming the task `pid` on failure.
-  ThreadList(mach_port_t task, pid_t pid, Step step);
+  // task_threads(task); throws Error(step, program) on failure.
+  ThreadList(mach_port_t task, const std::string& program, Step step);
   ThreadList(const ThreadList&) = delete;
   ThreadList& operator=(const ThreadList&) = delete;
   ~ThreadList();
@@ -37,4 +38,4 @@ std::uint64_t thread_id(thread_act_t thread) noexcept;
 // macOS thread ids count up from boot and stay far below 2^31 in practice).
 pid_t tid_of(std::uint64_t id) noexcept;
 
-}  // namespace taskport::macos
+}  // namespace taskport::backend

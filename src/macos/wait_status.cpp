@@ -4,28 +4,34 @@
 #include <errno.h>
 #include <sys/wait.h>
 
-namespace taskport::macos {
+#include "posix/eintr.hpp"
+
+namespace taskport::backend {
+namespace {
+
+Reaped reap_pid(pid_t pid, int options) noexcept {
+  int status = 0;
+  // Only exits are reported: no WUNTRACED, so a stopped child (SIGSTOP,
+  // task_suspend does not stop it in this sense) is still "running".
+  const pid_t rc = posix::retry_on_eintr([&] { return ::waitpid(pid, &status, options); });
+  Reaped r;
+  if (rc < 0) {
+    r.error = errno;
+  } else if (rc != 0) {  // 0: WNOHANG found it still running
+    r.status = to_exit_status(status);
+  }
+  return r;
+}
+
+}  // namespace
 
 ExitStatus to_exit_status(int status) noexcept {
   if (WIFEXITED(status)) return ExitStatus::exited(WEXITSTATUS(status));
   return ExitStatus::signaled(WTERMSIG(status), WCOREDUMP(status) != 0);
 }
 
-std::optional<ExitStatus> reap(pid_t pid, bool block, int& err) noexcept {
-  err = 0;
-  int status = 0;
-  pid_t rc;
-  do {
-    // Only exits are reported: no WUNTRACED, so a stopped child (SIGSTOP,
-    // task_suspend does not stop it in this sense) is still "running".
-    rc = ::waitpid(pid, &status, block ? 0 : WNOHANG);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) {
-    err = errno;
-    return std::nullopt;
-  }
-  if (rc == 0) return std::nullopt;
-  return to_exit_status(status);
-}
+Reaped reap_when_exited(pid_t pid) noexcept { return reap_pid(pid, 0); }
 
-}  // namespace taskport::macos
+Reaped reap_if_exited(pid_t pid) noexcept { return reap_pid(pid, WNOHANG); }
+
+}  // namespace taskport::backend

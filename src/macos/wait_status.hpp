@@ -7,16 +7,17 @@
 
 #include <sys/types.h>
 
-#include <optional>
-
+#include "common/backend.hpp"
 #include "taskport/exit_status.hpp"
 
-namespace taskport::macos {
+namespace taskport::backend {
 
 ExitStatus to_exit_status(int wait_status) noexcept;
 
-// waitpid(pid, WNOHANG unless `block`); retries EINTR. Returns the status,
-// nothing if WNOHANG found the child still running, or sets `err`.
-std::optional<ExitStatus> reap(pid_t pid, bool block, int& err) noexcept;
+// Blocks until the child `pid` exits, and reaps it (waitpid).
+Reaped reap_when_exited(pid_t pid) noexcept;
 
-}  // namespace taskport::macos
+// Reaps the child `pid` if it has exited (WNOHANG): never blocks.
+Reaped reap_if_exited(pid_t pid) noexcept;
+
+}  // namespace taskport::backend

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "common/command_access.hpp"
+
 namespace taskport::posix {
 
 bool env_has_key(const std::string& entry, const std::string& key) {
@@ -23,19 +25,19 @@ void env_set(std::vector<std::string>& env, const std::string& key, const std::s
 
 std::vector<std::string> edited_env(const Command& cmd, char** parent_env) {
   std::vector<std::string> env;
-  if (!cmd.env_cleared() && parent_env != nullptr) {
+  if (!cmd.get_env_clear() && parent_env != nullptr) {
     for (char** e = parent_env; *e != nullptr; ++e) env.emplace_back(*e);
   }
-  for (const auto& edit : cmd.env_edits()) env_set(env, edit.key, edit.value ? &*edit.value : nullptr);
+  for (const auto& edit : cmd.get_envs()) env_set(env, edit.key, edit.value ? &*edit.value : nullptr);
   return env;
 }
 
 std::string search_path(const Command& cmd, const char* default_path) {
-  const auto& edits = cmd.env_edits();
+  const auto& edits = cmd.get_envs();
   for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
     if (it->key == "PATH") return it->value ? *it->value : default_path;
   }
-  if (!cmd.env_cleared()) {
+  if (!cmd.get_env_clear()) {
     if (const char* path = std::getenv("PATH")) return path;
   }
   return default_path;
@@ -57,7 +59,7 @@ std::vector<std::string> path_candidates(const std::string& path, const std::str
 void build_argv(const Command& cmd, std::vector<std::string>& storage, std::vector<char*>& argv,
                 std::vector<char*>& sh_argv) {
   storage.reserve(cmd.get_args().size() + 1);
-  storage.push_back(cmd.get_arg0() ? *cmd.get_arg0() : cmd.program());
+  storage.push_back(detail::CommandAccess::arg0(cmd) ? *detail::CommandAccess::arg0(cmd) : cmd.get_program());
   for (const auto& a : cmd.get_args()) storage.push_back(a);
   for (auto& a : storage) argv.push_back(a.data());
   argv.push_back(nullptr);

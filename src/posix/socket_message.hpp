@@ -27,13 +27,4 @@ static inline struct msghdr message_header(struct iovec* iov, std::size_t iov_co
   return msg;
 }
 
-// recvmsg, retried on EINTR.
-static inline ssize_t recvmsg_retrying(int socket, struct msghdr* msg, int flags) noexcept {
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, msg, flags);
-  } while (n < 0 && errno == EINTR);
-  return n;
-}
-
 }  // namespace taskport::posix

@@ -6,7 +6,7 @@
 namespace taskport {
 
 void UniqueFd::reset(int fd) noexcept {
-  // close() is not retried on EINTR: on Linux the descriptor is released
+  // close() is not retried on EINTR: on Linux the descriptor is closed
   // even then, and a retry could close a descriptor another thread just got.
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;

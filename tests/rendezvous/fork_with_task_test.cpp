@@ -56,6 +56,19 @@ TEST(ForkWithTask, ChildRunsTheFunctionAndExitsWithItsValue) {
   EXPECT_EQ(wait_exit(child).code(), 7);
 }
 
+TEST(ForkWithTask, ErrorsNameTheForkedChildByItsPid) {
+  auto [child, task] = fork_with_task([] { return 0; });
+  const std::string pid_form = "pid " + std::to_string(child.pid());
+  EXPECT_EQ(child.program(), pid_form);
+  ASSERT_TRUE(wait_exit(child).success());
+  try {
+    task.signal(SIGTERM);
+    ADD_FAILURE() << "Task::signal reached a reaped process";
+  } catch (const taskport::Error& e) {
+    EXPECT_EQ(e.program(), pid_form);
+  }
+}
+
 TEST(ForkWithTask, TaskNamesTheForkedChild) {
   tp_test::Pipe release = tp_test::make_pipe();
   auto [child, task] = fork_with_task([&] {

@@ -232,5 +232,6 @@ TEST_F(Preload, SpawnWithoutATaskRejectsTheOption) {
     FAIL() << "spawn() accepted task_via_preload";
   } catch (const Error& e) {
     EXPECT_EQ(e.errno_value(), EINVAL);
+    EXPECT_EQ(e.step(), Step::validate_command);
   }
 }

@@ -59,7 +59,7 @@ Child spawn_prepared(Rendezvous& rdv, Command cmd) {
 
 // The descriptor number prepare() gave the child.
 int rendezvous_number(const Command& cmd) {
-  for (const auto& e : cmd.env_edits()) {
+  for (const auto& e : cmd.get_envs()) {
     if (e.key == taskport::kRendezvousFdVariable && e.value) return std::stoi(*e.value);
   }
   return -1;
@@ -150,7 +150,7 @@ TEST(Rendezvous, SendTaskToSpawnerWithoutARendezvousDoesNothing) {
 }
 
 TEST(Rendezvous, ChildKeepsNeitherTheVariablesNorTheDescriptorAfterSending) {
-  Rendezvous rdv(Rendezvous::Start::on_release);  // also sets TASKPORT_RENDEZVOUS_WAIT
+  Rendezvous rdv(Rendezvous::Start::when_let_go);  // also sets TASKPORT_RENDEZVOUS_WAIT
   Command cmd = helper(target_path(), {"--report", "--send", "--report"});
   rdv.prepare(cmd);
   const int number = rendezvous_number(cmd);
@@ -158,7 +158,7 @@ TEST(Rendezvous, ChildKeepsNeitherTheVariablesNorTheDescriptorAfterSending) {
   Child child = cmd.spawn();
   child.kill_on_drop(true);
   rdv.accept(child, kLong);
-  rdv.release();
+  rdv.let_go();
   Lines out(child.stdout_pipe().get());
 
   const Report before = parse_helper_report(out.until_end());
@@ -212,6 +212,13 @@ TEST(Rendezvous, ChildSpawnedByOtherMeansIsAcceptedByPid) {
   task.signal(SIGKILL);
   int status = 0;
   EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  // Known only by its pid: errors name it so.
+  try {
+    task.signal(SIGKILL);
+    ADD_FAILURE() << "Task::signal reached a reaped process";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.program(), "pid " + std::to_string(pid));
+  }
 }
 
 TEST(Rendezvous, AcceptAfterSuccessIsRejected) {
@@ -228,18 +235,18 @@ TEST(Rendezvous, AcceptAfterSuccessIsRejected) {
 
 // ---- holding the child ---------------------------------------------------------------
 
-TEST(Rendezvous, HeldChildRunsOnOnlyAfterRelease) {
-  Rendezvous rdv(Rendezvous::Start::on_release);
+TEST(Rendezvous, HeldChildRunsOnOnlyWhenLetGo) {
+  Rendezvous rdv(Rendezvous::Start::when_let_go);
   Child child = spawn_prepared(rdv, helper(target_path(), {"--send", "--serve"}));
   Task task = rdv.accept(child, kLong);
   Lines out(child.stdout_pipe().get());
-  EXPECT_EQ(out.next(300ms), std::nullopt) << "the child ran on before release()";
-  rdv.release();
+  EXPECT_EQ(out.next(300ms), std::nullopt) << "the child ran on before let_go()";
+  rdv.let_go();
   EXPECT_EQ(out.next(), "sent 1");
 }
 
-TEST(Rendezvous, DestroyingTheRendezvousReleasesAHeldChild) {
-  std::optional<Rendezvous> rdv(std::in_place, Rendezvous::Start::on_release);
+TEST(Rendezvous, DestroyingTheRendezvousLetsAHeldChildGo) {
+  std::optional<Rendezvous> rdv(std::in_place, Rendezvous::Start::when_let_go);
   Child child = spawn_prepared(*rdv, helper(target_path(), {"--send", "--serve"}));
   Task task = rdv->accept(child, kLong);
   Lines out(child.stdout_pipe().get());

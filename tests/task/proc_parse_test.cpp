@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
-using namespace taskport::linux_proc;
+#include <cstdint>
+
+using namespace taskport::backend;
 using taskport::ThreadState;
 
 TEST(ParseStat, ReadsTheFieldsTaskportUses) {
@@ -83,4 +85,47 @@ TEST(TicksToDuration, ConvertsExactlyAndWithoutOverflow) {
   EXPECT_EQ(ticks_to_duration(7, 3).count(), 2333333333);
   // 100 years of ticks at 100 Hz fits.
   EXPECT_EQ(ticks_to_duration(315360000000ull, 100), std::chrono::seconds(3153600000ll));
+}
+
+TEST(ParseStat, ReadsTheParentPid) {
+  auto s = parse_stat("4242 (sleep) S 4100 4242 4242 0 -1 0 1 0 2 0 3 4 0 0 20 0 1 0 1 1 1 1\n");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ppid, 4100u);
+}
+
+// /proc/self/fdinfo/<fd> of a pidfd (Linux 6.x): "Pid:" names the process,
+// -1 once it has been reaped; "NSpid:" must not be taken for it.
+TEST(KeySignedValue, ReadsThePidOfAPidfdsFdinfo) {
+  const char* live = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\nPid:\t20215\nNSpid:\t20215\n";
+  EXPECT_EQ(key_signed_value(live, "Pid"), 20215);
+  const char* reaped = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\nPid:\t-1\nNSpid:\t-1\n";
+  EXPECT_EQ(key_signed_value(reaped, "Pid"), -1);
+  const char* not_a_pidfd = "pos:\t0\nflags:\t02100000\nmnt_id:\t25\nino:\t1234\n";
+  EXPECT_FALSE(key_signed_value(not_a_pidfd, "Pid"));
+  EXPECT_FALSE(key_signed_value("Pid:\t-\n", "Pid"));
+  EXPECT_FALSE(key_signed_value("Pid:\t99999999999999999999\n", "Pid"));
+}
+
+TEST(KeyValue, ReadsTheTracerPidOfAStatusFile) {
+  const char* status =
+      "Name:\tsleep\nState:\tt (tracing stop)\nTgid:\t7\nPid:\t7\nPPid:\t1\nTracerPid:\t42\n";
+  EXPECT_EQ(key_value(status, "TracerPid"), 42u);
+  EXPECT_EQ(key_value(status, "Pid"), 7u);  // not "TracerPid" nor "PPid"
+}
+
+TEST(KeyHexValue, ReadsCapabilityMasks) {
+  const char* status = "CapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\nCapBnd:\t00000000a80425fb\n";
+  EXPECT_EQ(key_hex_value(status, "CapEff"), 0x1ffffffffffu);
+  EXPECT_EQ(key_hex_value(status, "CapBnd"), 0xa80425fbu);
+  EXPECT_EQ(key_hex_value("SigBlk:\tFFFFFFFFFFFFFFFF\n", "SigBlk"), ~std::uint64_t{0});
+  EXPECT_FALSE(key_hex_value("CapEff:\t10000000000000000\n", "CapEff"));  // 17 digits
+  EXPECT_FALSE(key_hex_value("CapEff:\tzz\n", "CapEff"));
+  EXPECT_FALSE(key_hex_value(status, "CapPrm"));
+}
+
+TEST(ParseNumber, ReadsAOneNumberFile) {
+  EXPECT_EQ(parse_number("1\n"), 1u);
+  EXPECT_EQ(parse_number("0"), 0u);
+  EXPECT_FALSE(parse_number(""));
+  EXPECT_FALSE(parse_number("x\n"));
 }

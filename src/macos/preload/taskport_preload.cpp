@@ -5,7 +5,7 @@
 // environment (its DYLD_INSERT_LIBRARIES entry — other entries stay — and
 // the rendezvous variables), so the program's own children neither see nor
 // load it, then sends mach_task_self() to the spawner and, when the spawner
-// asked for it (start suspended), waits for its release.
+// asked for it (start suspended), waits until it lets it go.
 //
 // Built without a C++ runtime (no exceptions, no RTTI, linked as C): it must
 // load into any program, and it uses nothing but libSystem.
@@ -55,8 +55,8 @@ __attribute__((constructor)) void taskport_preload_initializer() {
   }
   // Nothing to report to if this fails: the spawner's bounded wait turns a
   // missing task port into an error on its side, and main runs either way.
-  taskport::macos::rendezvous::ChildOutcome outcome;
-  taskport::macos::rendezvous::send_from_environment(outcome);
+  taskport::backend::rendezvous::ChildOutcome outcome;
+  taskport::backend::rendezvous::send_from_environment(outcome);
 }
 
 }  // namespace

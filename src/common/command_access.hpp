@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// The backends' view of a Command: everything a spawn needs beyond the
+// public read-backs (Command::get_*). Internal: a friend of Command, so the
+// public header offers users only the Rust-style read-backs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "taskport/command.hpp"
+
+namespace taskport::detail {
+
+struct CommandAccess {
+  // argv[0] if arg0() set one.
+  static const std::optional<std::string>& arg0(const Command& c) noexcept { return c.arg0_; }
+  // stdin (0), stdout (1) or stderr (2).
+  static const Stdio& stdio(const Command& c, int n) noexcept { return c.stdio_[n]; }
+  static const std::vector<Command::FdMapping>& fd_mappings(const Command& c) noexcept { return c.fds_; }
+  static std::optional<pid_t> process_group(const Command& c) noexcept { return c.pgid_; }
+  static bool new_session(const Command& c) noexcept { return c.setsid_; }
+  static bool start_suspended(const Command& c) noexcept { return c.suspended_; }
+  static const std::vector<PreExecHook>& pre_exec_hooks(const Command& c) noexcept { return c.hooks_; }
+  static bool task_via_preload(const Command& c) noexcept { return c.via_preload_; }
+  static std::chrono::milliseconds preload_timeout(const Command& c) noexcept { return c.preload_timeout_; }
+};
+
+}  // namespace taskport::detail
