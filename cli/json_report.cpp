@@ -143,7 +143,10 @@ JsonArray errors_json(const std::vector<SectionError>& errors) {
   JsonArray a;
   for (const auto& e : errors) {
     JsonObject j;
-    j.word("section", e.section).word("step", e.step).number("errno", e.errno_value).text("message", e.message);
+    j.word("section", e.section)
+        .word("step", e.step)
+        .number("errno", e.errno_value)
+        .text("message", e.message);
     a.add(j);
   }
   return a;

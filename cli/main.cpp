@@ -20,13 +20,10 @@ namespace {
 
 using taskport_cli::kExitTaskportFailed;
 
-int print(const char* text) {
-  return taskport_cli::write_all(STDOUT_FILENO, text) ? 0 : kExitTaskportFailed;
-}
+int print(const char* text) { return taskport_cli::write_all(STDOUT_FILENO, text) ? 0 : kExitTaskportFailed; }
 
 int refuse(const std::string& message) {
-  (void)taskport_cli::write_all(STDERR_FILENO,
-                                "taskport: " + message + "\nTry 'taskport --help'.\n");
+  (void)taskport_cli::write_all(STDERR_FILENO, "taskport: " + message + "\nTry 'taskport --help'.\n");
   return kExitTaskportFailed;
 }
 

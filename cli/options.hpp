@@ -10,11 +10,11 @@
 namespace taskport_cli {
 
 struct RunOptions {
-  std::vector<std::chrono::nanoseconds> at;      // --at, in the order given
-  std::optional<std::chrono::nanoseconds> every;  // --every
-  std::optional<long> count;                      // --count (needs --every)
-  bool suspended = false;                         // --suspended
-  bool via_preload = false;                       // --via-preload
+  std::vector<std::chrono::nanoseconds> at;                 // --at, in the order given
+  std::optional<std::chrono::nanoseconds> every;            // --every
+  std::optional<long> count;                                // --count (needs --every)
+  bool suspended = false;                                   // --suspended
+  bool via_preload = false;                                 // --via-preload
   std::optional<std::chrono::nanoseconds> preload_timeout;  // --preload-timeout (needs --via-preload)
   bool json = false;                                        // --json
   bool help = false;                                        // -h, --help

@@ -30,9 +30,9 @@ struct SpawnFacts {
 
 // A failure: a taskport::Error, or a refused command line.
 struct Failure {
-  std::string step;                  // to_string(Step), or "parse options"
-  std::optional<int> errno_value;    // absent for a refused command line
-  std::string message;               // what taskport says on stderr
+  std::string step;                    // to_string(Step), or "parse options"
+  std::optional<int> errno_value;      // absent for a refused command line
+  std::string message;                 // what taskport says on stderr
   std::optional<std::string> program;  // Error::program(); absent before one is known
 };
 

@@ -96,7 +96,8 @@ void use_build_tree_preload() {
 #if defined(TASKPORT_CLI_BUILD_PRELOAD)
   if (std::getenv("TASKPORT_PRELOAD_LIBRARY") != nullptr) return;
   if (::access(taskport::preload_library().c_str(), R_OK) == 0) return;
-  if (::access(TASKPORT_CLI_BUILD_PRELOAD, R_OK) == 0) taskport::set_preload_library(TASKPORT_CLI_BUILD_PRELOAD);
+  if (::access(TASKPORT_CLI_BUILD_PRELOAD, R_OK) == 0)
+    taskport::set_preload_library(TASKPORT_CLI_BUILD_PRELOAD);
 #endif
 }
 
@@ -147,13 +148,21 @@ class Session {
  public:
   Session(const RunOptions& o, taskport::Child child, taskport::Task task, Reporter& reporter, LineRelay& out,
           LineRelay& err, SignalForwarder& signals)
-      : o_(o), child_(std::move(child)), task_(std::move(task)), reporter_(reporter), out_(out), err_(err),
-        signals_(signals), start_(Clock::now()), schedule_(o, start_) {
+      : o_(o),
+        child_(std::move(child)),
+        task_(std::move(task)),
+        reporter_(reporter),
+        out_(out),
+        err_(err),
+        signals_(signals),
+        start_(Clock::now()),
+        schedule_(o, start_) {
     child_.kill_on_drop(true);  // a taskport that fails takes its child along
   }
 
   int run() {
-    reporter_.spawned({o_.argv, child_.pid(), handle_kind(), static_cast<long long>(task_.native_handle()), start_});
+    reporter_.spawned(
+        {o_.argv, child_.pid(), handle_kind(), static_cast<long long>(task_.native_handle()), start_});
     take(Trigger::start);
     if (o_.suspended) task_.resume();
     while (watch_until_due()) {

@@ -52,7 +52,8 @@ int make_pipe(int fds[2]) {
 
 SignalForwarder::SignalForwarder() {
   int fds[2];
-  if (make_pipe(fds) != 0) throw taskport::Error(errno, taskport::Step::create_pipe, "taskport", "signal pipe");
+  if (make_pipe(fds) != 0)
+    throw taskport::Error(errno, taskport::Step::create_pipe, "taskport", "signal pipe");
   read_end_.reset(fds[0]);
   write_end_.reset(fds[1]);
   g_write_end.store(fds[1]);

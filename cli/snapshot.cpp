@@ -112,8 +112,8 @@ Changes changes_between(const Snapshot& before, const Snapshot& now) {
                         std::back_inserter(*c.ended));
   }
   if (before.info && now.info && before.info->resident_size && now.info->resident_size) {
-    c.resident_delta =
-        static_cast<std::int64_t>(*now.info->resident_size) - static_cast<std::int64_t>(*before.info->resident_size);
+    c.resident_delta = static_cast<std::int64_t>(*now.info->resident_size) -
+                       static_cast<std::int64_t>(*before.info->resident_size);
   }
   return c;
 }

@@ -68,8 +68,8 @@ std::vector<const taskport::Region*> largest_resident(const std::vector<taskport
 // What changed from one snapshot to the next.
 struct Changes {
   // Absent when either snapshot has no thread list (that part failed).
-  std::optional<std::vector<pid_t>> born;   // tids in `now` but not in `before`
-  std::optional<std::vector<pid_t>> ended;  // tids in `before` but not in `now`
+  std::optional<std::vector<pid_t>> born;      // tids in `now` but not in `before`
+  std::optional<std::vector<pid_t>> ended;     // tids in `before` but not in `now`
   std::optional<std::int64_t> resident_delta;  // TaskInfo::resident_size, now - before
 };
 Changes changes_between(const Snapshot& before, const Snapshot& now);

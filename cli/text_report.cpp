@@ -34,9 +34,9 @@ std::string title(const RunOptions& o, const Snapshot& s, std::chrono::steady_cl
   std::string why;
   switch (s.trigger) {
     case Trigger::start:
-      why = !o.suspended      ? "start, right after execve"
-            : o.via_preload   ? "start, suspended before main, in the preload's initializer"
-                              : "start, suspended before its first instruction";
+      why = !o.suspended    ? "start, right after execve"
+            : o.via_preload ? "start, suspended before main, in the preload's initializer"
+                            : "start, suspended before its first instruction";
       break;
     case Trigger::at: why = "--at"; break;
     case Trigger::every: why = "every " + duration_words(*o.every); break;
@@ -46,8 +46,12 @@ std::string title(const RunOptions& o, const Snapshot& s, std::chrono::steady_cl
 }
 
 std::string usage(const taskport::TaskInfo& i) {
-  const auto b = [](const std::optional<std::uint64_t>& v) { return v ? bytes_human(*v) : std::string("n/a"); };
-  const auto n = [](const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : std::string("n/a"); };
+  const auto b = [](const std::optional<std::uint64_t>& v) {
+    return v ? bytes_human(*v) : std::string("n/a");
+  };
+  const auto n = [](const std::optional<std::uint64_t>& v) {
+    return v ? std::to_string(*v) : std::string("n/a");
+  };
   const auto t = [](const std::optional<std::chrono::nanoseconds>& v) {
     return v ? seconds(*v) : std::string("n/a");
   };
@@ -55,14 +59,16 @@ std::string usage(const taskport::TaskInfo& i) {
               b(i.resident_size).c_str(), b(i.resident_size_peak).c_str(), b(i.resident_anonymous).c_str(),
               b(i.resident_file).c_str(), b(i.virtual_size).c_str(), b(i.swapped).c_str()) +
          line("  cpu         user %s, system %s\n", t(i.user_time).c_str(), t(i.system_time).c_str()) +
-         line("  events      faults %s minor / %s major, switches %s voluntary / %s involuntary, "
-              "syscalls %s read / %s write\n",
-              n(i.minor_faults).c_str(), n(i.major_faults).c_str(), n(i.voluntary_switches).c_str(),
-              n(i.involuntary_switches).c_str(), n(i.syscalls_read).c_str(), n(i.syscalls_write).c_str());
+         line(
+             "  events      faults %s minor / %s major, switches %s voluntary / %s involuntary, "
+             "syscalls %s read / %s write\n",
+             n(i.minor_faults).c_str(), n(i.major_faults).c_str(), n(i.voluntary_switches).c_str(),
+             n(i.involuntary_switches).c_str(), n(i.syscalls_read).c_str(), n(i.syscalls_write).c_str());
 }
 
 std::string threads(const std::vector<taskport::ThreadInfo>& all) {
   std::vector<const taskport::ThreadInfo*> busiest;
+  busiest.reserve(all.size());
   for (const auto& t : all) busiest.push_back(&t);
   std::stable_sort(busiest.begin(), busiest.end(), [](const auto* a, const auto* b) {
     return a->user_time + a->system_time > b->user_time + b->system_time;
@@ -95,7 +101,8 @@ std::string regions(const std::vector<taskport::Region>& all) {
 
 std::string tid_list(const std::vector<pid_t>& tids) {
   std::string out;
-  for (std::size_t k = 0; k < tids.size() && k < kTidsListed; ++k) out += (k ? " " : "") + std::to_string(tids[k]);
+  for (std::size_t k = 0; k < tids.size() && k < kTidsListed; ++k)
+    out += (k ? " " : "") + std::to_string(tids[k]);
   if (tids.size() > kTidsListed) out += " …";
   return out;
 }
@@ -122,8 +129,9 @@ std::string start_details(const Snapshot& s) {
   std::string out;
 #if defined(__x86_64__) || defined(__aarch64__)
   if (s.registers) {
-    out += line("  registers   pc %s  sp %s  fp %s (main thread)\n", hex(s.registers->program_counter()).c_str(),
-                hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str());
+    out +=
+        line("  registers   pc %s  sp %s  fp %s (main thread)\n", hex(s.registers->program_counter()).c_str(),
+             hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str());
   }
 #endif
   if (s.memory) {

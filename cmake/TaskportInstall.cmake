@@ -6,6 +6,7 @@
 #   include/taskport/*.hpp                      public headers
 #   lib/libtaskport.a | libtaskport.so.*        the library (BUILD_SHARED_LIBS)
 #   bin/taskport                                the CLI, if target taskport_cli exists
+#   share/man/man1/taskport.1                   its manual page, with it
 #   lib/cmake/taskport/taskport{Config,ConfigVersion,Targets*}.cmake
 #                                               find_package(taskport) -> taskport::taskport
 #   lib/pkgconfig/taskport.pc                   pkg-config --cflags --libs taskport
@@ -48,6 +49,10 @@ if(TARGET taskport_cli)
   endif()
   install(TARGETS taskport_cli
           RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT Runtime)
+  # taskport(1), written in roff (docs/taskport.1): `man taskport` once the
+  # prefix's share/man is in the manual path.
+  install(FILES "${PROJECT_SOURCE_DIR}/docs/taskport.1"
+          DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT Runtime)
 endif()
 
 # --- CMake package: find_package(taskport) -> taskport::taskport ------------

@@ -3,7 +3,8 @@
 #   cmake -DTASKPORT_BUILD_DIR=... -DWORK_DIR=... [...] -P run_install_test.cmake
 #
 #  1. cmake --install <build> --prefix <WORK_DIR>/prefix, and check the layout
-#     (headers, library + SONAME links when shared, CMake package, taskport.pc);
+#     (headers, library + SONAME links when shared, CMake package, taskport.pc,
+#     the CLI and its man page);
 #  2. configure, build and run tests/install/ with find_package(taskport);
 #  3. compile and run tests/install/main.cpp with `pkg-config --cflags --libs taskport`;
 #  4. run the installed CLI (`taskport run -- /bin/true`) if it was built.
@@ -20,7 +21,7 @@ if(NOT DEFINED CMAKE_GENERATOR OR CMAKE_GENERATOR STREQUAL "")
 endif()
 
 # The install layout (GNUInstallDirs, relative to the prefix) and version.
-foreach(d LIBDIR BINDIR INCLUDEDIR)
+foreach(d LIBDIR BINDIR INCLUDEDIR MANDIR)
   if(NOT DEFINED INSTALL_${d} OR "${INSTALL_${d}}" STREQUAL "")
     message(FATAL_ERROR "run_install_test.cmake: -DINSTALL_${d}=... is required")
   endif()
@@ -36,6 +37,7 @@ set(prefix "${WORK_DIR}/prefix")
 set(libdir "${prefix}/${INSTALL_LIBDIR}")
 set(bindir "${prefix}/${INSTALL_BINDIR}")
 set(includedir "${prefix}/${INSTALL_INCLUDEDIR}")
+set(mandir "${prefix}/${INSTALL_MANDIR}")
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
@@ -83,6 +85,7 @@ else()
 endif()
 if(HAVE_CLI)
   require_file("${bindir}/taskport")
+  require_file("${mandir}/man1/taskport.1")
 endif()
 message(STATUS "install layout: ok")
 
