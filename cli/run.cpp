@@ -5,10 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#endif
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,6 +14,7 @@
 
 #include <taskport/taskport.hpp>
 
+#include "death_signal.hpp"
 #include "exit_codes.hpp"
 #include "relay.hpp"
 #include "signals.hpp"
@@ -70,26 +67,6 @@ class Schedule {
   Clock::time_point next_every_;
 };
 
-#if defined(__linux__)
-// Runs in the child between clone and execve (PreExecHook contract: raw
-// system calls only). PR_SET_PDEATHSIG kills the child when its parent
-// *thread* exits, which is the thread that ran the clone: the main thread,
-// or with --suspended the library's tracer thread, which is never ended
-// before the process exits (src/linux/tracer.cpp: detached, never-destroyed
-// loop). So the signal comes exactly when taskport dies, SIGKILL included.
-// execve keeps the setting (prctl(2): it is cleared only for set-user-ID,
-// set-group-ID or file-capability programs, which then survive taskport).
-// If taskport died before the prctl, the child was already re-parented and
-// the signal will never come: getppid() then no longer names taskport.
-taskport::PreExecHook die_with(pid_t parent) {
-  return [parent]() -> int {
-    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return errno;
-    if (::syscall(SYS_getppid) != parent) return ESRCH;
-    return 0;
-  };
-}
-#endif
-
 // Run from the build tree, point the library at the preload built beside us
 // unless the environment or the installed copy already says where it is.
 void use_build_tree_preload() {
@@ -120,7 +97,7 @@ taskport::Command make_command(const RunOptions& o) {
     cmd.preload_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(*o.preload_timeout));
   }
 #if defined(__linux__)
-  cmd.pre_exec(die_with(::getpid()));
+  cmd.pre_exec(die_with_parent(::getpid()));
 #endif
   return cmd;
 }

@@ -7,7 +7,11 @@ import os
 import shutil
 import tempfile
 
+import sys
+
 import cli_support as s
+
+PYTHON = sys.executable  # the child programs run under the python running the tests
 
 
 class JsonLines(s.CliTest):
@@ -82,8 +86,8 @@ class NotUtf8(s.CliTest):
     def test_a_thread_name_with_control_and_non_utf8_bytes_round_trips(self):
         program = ("import ctypes, time\n"
                    "ctypes.CDLL(None).prctl(15, b'\\x1b[2Jodd\\xff', 0, 0, 0)\n"
-                   "time.sleep(0.8)\n")
-        r = s.taskport("run", "--json", "--at", "400ms", "--", "python3", "-c", program)
+                   "time.sleep(2.5)\n")
+        r = s.taskport("run", "--json", "--at", "1500ms", "--", PYTHON, "-c", program)
         self.assertEqual(r.returncode, 0, r.stderr)
         threads = s.events(s.json_lines(r.stdout), "snapshot")[1]["snapshot"]["threads"]
         self.assertEqual(threads[0]["name"], "\x1b[2Jodd\ufffd")

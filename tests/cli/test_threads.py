@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: MIT
 """--every shows the program as it changes: a python3 program that starts
 20 threads 200 ms after its start shows them in a later snapshot."""
+import sys
+
 import cli_support as s
+
+PYTHON = sys.executable  # the child programs run under the python running the tests
 
 PROGRAM = """
 import threading, time
@@ -18,7 +22,7 @@ for t in threads: t.join()
 
 class Periodic(s.CliTest):
     def test_a_later_snapshot_shows_the_20_threads_started_after_200ms(self):
-        r = s.taskport("run", "--json", "--every", "100ms", "--", "python3", "-c", PROGRAM)
+        r = s.taskport("run", "--json", "--every", "100ms", "--", PYTHON, "-c", PROGRAM)
         self.assertEqual(r.returncode, 0, r.stderr)
         snaps = [o["snapshot"] for o in s.events(s.json_lines(r.stdout), "snapshot")]
         counts = [len(x["threads"]) for x in snaps]
