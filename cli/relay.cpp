@@ -48,6 +48,17 @@ void LineRelay::on_readable() {
   }
 }
 
+void LineRelay::pass_on_pending() {
+  // Bounded: a child writing without pause must not hold up the report.
+  for (int reads = 0; from_ && reads < 64; ++reads) {
+    pollfd p{from_.get(), POLLIN, 0};
+    const int ready = ::poll(&p, 1, 0);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    on_readable();
+  }
+}
+
 void LineRelay::finish(int budget_ms) {
   // What the child wrote before it exited is in the pipe already: read while
   // the pipe has data, never waiting for more.

@@ -30,6 +30,10 @@ class LineRelay {
   // writes out every complete line. A line longer than kMaxHeld is written
   // out in pieces of that size.
   void on_readable();
+  // Relays the complete lines the pipe holds now, without waiting for more:
+  // called before a report, so that the report follows what the child wrote
+  // before it.
+  void pass_on_pending();
   // The child is gone: relays what its pipe still holds (for at most
   // `budget_ms`: a grandchild may keep it open and writing), then the last
   // unfinished line as it is, and closes the pipe.

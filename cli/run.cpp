@@ -166,6 +166,8 @@ class Session {
 
   void take(Trigger trigger) {
     Snapshot s = take_snapshot(task_, next_index_++, trigger);
+    out_.pass_on_pending();
+    err_.pass_on_pending();
     reporter_.snapshot(s, previous_ ? &*previous_ : nullptr);
     previous_ = std::move(s);
   }
