@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
-// What the CLI shows about a task: everything its handle gives, taken in one
-// consistent moment (the task is suspended while the snapshot is taken).
+// What the CLI sees of a task at one moment: everything its handle gives,
+// through the library only. The threads are listed first, with the states
+// the program had; then the task is suspended while usage and regions are
+// read, so that those two belong to the same instant.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <taskport/task.hpp>
-
-#include "handle_info.hpp"
-#include "json.hpp"
 
 namespace taskport_cli {
 
@@ -21,24 +21,57 @@ struct MemorySample {
   std::vector<unsigned char> bytes;
 };
 
-struct Snapshot {
-  HandleInfo handle;
-  std::optional<taskport::TaskInfo> info;
-  std::vector<taskport::ThreadInfo> threads;
-  std::vector<taskport::Region> regions;
-#if defined(__x86_64__) || defined(__aarch64__)
-  std::optional<taskport::Registers> registers;  // main thread
-#endif
-  std::optional<MemorySample> memory;
-  std::vector<std::string> errors;  // sections that could not be read, and why
+// A part of the snapshot that could not be taken, and why.
+struct SectionError {
+  std::string section;  // "suspend", "info", "threads", "regions", "registers", "memory", "resume"
+  std::string step;     // taskport::to_string(Step)
+  int errno_value = 0;
+  std::string message;  // Error::what()
 };
 
-// Takes a snapshot. Suspends the task around it unless it is suspended
-// already (then registers are shown too); never throws for a section that
-// fails — the failure is recorded in `errors`.
-Snapshot take_snapshot(taskport::Task& task);
+enum class Trigger { start, at, every };
+const char* to_string(Trigger t) noexcept;
 
-void print_snapshot(const Snapshot& s);
-JsonObject snapshot_json(const Snapshot& s);
+struct Snapshot {
+  int index = 0;  // 0 for the first
+  Trigger trigger = Trigger::start;
+  std::chrono::steady_clock::time_point taken;
+  // The task was stopped while usage and regions were read (by the snapshot
+  // itself, or still from the start with --suspended).
+  bool suspended = false;
+  std::optional<taskport::TaskInfo> info;
+  std::vector<taskport::ThreadInfo> threads;
+  std::vector<taskport::Region> regions;  // with resident_bytes where the platform gives them
+#if defined(__x86_64__) || defined(__aarch64__)
+  std::optional<taskport::Registers> registers;  // main thread, when suspended from the start
+#endif
+  std::optional<MemorySample> memory;  // the first bytes of the program's file, at the start
+  std::vector<SectionError> errors;
+};
+
+// Takes a snapshot. Suspends the task for usage and regions unless it is
+// suspended already (then registers and a memory sample are taken too);
+// never throws for a part that fails: the failure is recorded in `errors`.
+Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger);
+
+// Sums over a snapshot's regions.
+struct RegionTotals {
+  std::uint64_t bytes = 0;
+  std::optional<std::uint64_t> resident;  // absent if any region lacks it
+};
+RegionTotals totals(const std::vector<taskport::Region>& regions);
+
+// The regions with the most resident bytes, largest first, at most `n`.
+std::vector<const taskport::Region*> largest_resident(const std::vector<taskport::Region>& regions,
+                                                      std::size_t n);
+
+// What changed from one snapshot to the next.
+struct Changes {
+  // Absent when either snapshot has no thread list (that part failed).
+  std::optional<std::vector<pid_t>> born;      // tids in `now` but not in `before`
+  std::optional<std::vector<pid_t>> ended;     // tids in `before` but not in `now`
+  std::optional<std::int64_t> resident_delta;  // TaskInfo::resident_size, now - before
+};
+Changes changes_between(const Snapshot& before, const Snapshot& now);
 
 }  // namespace taskport_cli

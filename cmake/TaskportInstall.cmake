@@ -12,12 +12,13 @@
 #            libtaskport.so                  libtaskport.so (for the linker)
 #   <libdir>/taskport/libtaskport_preload.so  the preload library (.dylib on macOS)
 #   bin/taskport                            the CLI, if target taskport_cli exists
+#   share/man/man1/taskport.1               its manual page, with it
 #   <libdir>/cmake/taskport/                find_package(taskport) -> taskport::taskport
 #       taskportConfig.cmake, taskportConfigVersion.cmake,
 #       taskport-static-targets*.cmake or taskport-shared-targets*.cmake,
 #       taskport_preload_location.cpp
 #   <libdir>/pkgconfig/taskport.pc          pkg-config --cflags --libs taskport
-# Components: "Runtime" (shared library, preload library, CLI) and
+# Components: "Runtime" (shared library, preload library, CLI and its page) and
 # "Development" (everything else). A static and a shared build may be
 # installed into one prefix (the Debian packages are): their CMake target
 # files have different names, and taskportConfig.cmake picks one.
@@ -87,6 +88,10 @@ if(TARGET taskport_cli)
   endif()
   install(TARGETS taskport_cli
           RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT Runtime)
+  # taskport(1), written in roff (docs/taskport.1): `man taskport` once the
+  # prefix's share/man is in the manual path.
+  install(FILES "${PROJECT_SOURCE_DIR}/docs/taskport.1"
+          DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT Runtime)
 endif()
 
 # --- CMake package: find_package(taskport) -> taskport::taskport ------------

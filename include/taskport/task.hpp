@@ -101,6 +101,15 @@ class TASKPORT_API Task {
   // The mapping containing `address`, if any (one PROCMAP_QUERY when
   // available, else a scan of /proc/<pid>/maps).
   std::optional<Region> region_at(std::uint64_t address) const;
+  // Like regions(), with each Region's resident_bytes filled in.
+  //   Linux: one read of /proc/<pid>/smaps (PTRACE_MODE_READ, checked at
+  //          open): dearer than regions(), the kernel walks the page tables
+  //          of every mapping. Where that open is refused but the task handed
+  //          over its maps file (rendezvous, preload), the regions come from
+  //          that file and resident_bytes stays absent.
+  //   macOS: the same mach_vm_region_recurse walk as regions(), whose full
+  //          submap info already visits every page of each mapping.
+  std::vector<Region> regions_with_resident_size() const;
 
   // ---- Threads ---------------------------------------------------------------
   // A snapshot of the task's threads (/proc/<pid>/task: racy by nature; a

@@ -127,7 +127,8 @@ run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${build}" -G "${CMAKE_GENERATOR}"
     "-DCMAKE_INSTALL_PREFIX=${configured_prefix}"
     "-DCMAKE_INSTALL_LIBDIR=lib"
     "-DCMAKE_INSTALL_BINDIR=bin"
-    "-DCMAKE_INSTALL_INCLUDEDIR=include")
+    "-DCMAKE_INSTALL_INCLUDEDIR=include"
+    "-DCMAKE_INSTALL_MANDIR=share/man")
 run("${CMAKE_COMMAND}" --build "${build}" --parallel 2)
 
 # --- 2. install ----------------------------------------------------------------
@@ -139,6 +140,7 @@ require_file("${prefix}/include/taskport/taskport.hpp")
 require_file("${prefix}/include/taskport/export.hpp")
 require_file("${prefix}/include/taskport/version.hpp")
 require_file("${prefix}/bin/taskport")
+require_file("${prefix}/share/man/man1/taskport.1")
 require_file("${libdir}/taskport/${preload_name}")
 require_file("${libdir}/cmake/taskport/taskportConfig.cmake")
 require_file("${libdir}/cmake/taskport/taskportConfigVersion.cmake")

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#include "options.hpp"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+namespace taskport_cli {
+
+const char* const kUsage =
+    "usage: taskport run [OPTIONS] -- PROGRAM [ARGS...]\n"
+    "       taskport help [run]\n"
+    "       taskport --version | --help\n"
+    "\n"
+    "run    spawn PROGRAM with a task handle and show what the handle sees:\n"
+    "       threads, memory regions, usage; at chosen times, periodically\n"
+    "\n"
+    "See 'taskport run --help' and taskport(1).\n";
+
+const char* const kRunUsage =
+    "usage: taskport run [--at DURATION]... [--every INTERVAL [--count N]]\n"
+    "                    [--suspended] [--via-preload [--preload-timeout DURATION]]\n"
+    "                    [--json] -- PROGRAM [ARGS...]\n"
+    "\n"
+    "Spawns PROGRAM with a task handle and takes snapshots of it (threads with\n"
+    "state and CPU, regions with resident size, usage): one right after the\n"
+    "spawn, one at each --at, and every INTERVAL; then waits for it and exits\n"
+    "with its status (128 + signal if a signal killed it; 127 not found, 126\n"
+    "not runnable, 125 taskport failed).\n"
+    "\n"
+    "  --at DURATION        a snapshot DURATION after the start (repeatable)\n"
+    "  --every INTERVAL     a snapshot every INTERVAL until PROGRAM exits\n"
+    "  --count N            only N periodic snapshots (needs --every)\n"
+    "  --at-exit            a snapshot at PROGRAM's exit: not available yet\n"
+    "  --suspended          stop PROGRAM before its first instruction for the\n"
+    "                       first snapshot (registers are shown), then resume it\n"
+    "  --via-preload        get the handle from PROGRAM itself, after exec (an\n"
+    "                       LD_PRELOAD / DYLD_INSERT_LIBRARIES library sends it)\n"
+    "  --preload-timeout DURATION\n"
+    "                       how long to wait for that handle (default 10s)\n"
+    "  --json               JSON Lines on stdout (docs/cli-json.md); PROGRAM's\n"
+    "                       stdout goes to stderr\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "DURATION and INTERVAL: a number and a unit: 250ms, 2s, 1.5s, 1m, 1h.\n"
+    "Options may be given as --opt VALUE or --opt=VALUE.\n";
+
+namespace {
+
+enum OptionId { kAt = 1000, kEvery, kCount, kAtExit, kSuspended, kViaPreload, kPreloadTimeout, kJson };
+
+const option kRunOptions[] = {
+    {"at", required_argument, nullptr, kAt},
+    {"every", required_argument, nullptr, kEvery},
+    {"count", required_argument, nullptr, kCount},
+    {"at-exit", no_argument, nullptr, kAtExit},
+    {"suspended", no_argument, nullptr, kSuspended},
+    {"via-preload", no_argument, nullptr, kViaPreload},
+    {"preload-timeout", required_argument, nullptr, kPreloadTimeout},
+    {"json", no_argument, nullptr, kJson},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+std::string duration_error(const char* option, const char* value) {
+  return std::string("--") + option + ": '" + value +
+         "' is not a duration (a number and a unit: 250ms, 2s, 1.5s, 1m, 1h)";
+}
+
+// One option with its value; false with `error` set if the value is refused.
+bool apply(int id, const char* value, RunOptions& o, std::string& error) {
+  switch (id) {
+    case kAt:
+      if (auto d = parse_duration(value)) o.at.push_back(*d);
+      else error = duration_error("at", value);
+      break;
+    case kEvery:
+      if (o.every) error = "--every given twice";
+      else if (auto d = parse_duration(value); d && d->count() >= 1000000) o.every = d;
+      else if (d) error = "--every: the interval must be at least 1ms";
+      else error = duration_error("every", value);
+      break;
+    case kCount: {
+      char* end = nullptr;
+      errno = 0;
+      const long n = std::strtol(value, &end, 10);
+      if (o.count) error = "--count given twice";
+      else if (*value == '\0' || *end != '\0' || errno != 0 || n < 1)
+        error = std::string("--count: '") + value + "' is not a whole number of at least 1";
+      else o.count = n;
+      break;
+    }
+    case kAtExit:
+      error =
+          "--at-exit is not available yet: taskport cannot yet hold a program at its exit to look at it "
+          "(the last snapshot is the last one taken before the exit)";
+      break;
+    case kSuspended: o.suspended = true; break;
+    case kViaPreload: o.via_preload = true; break;
+    case kPreloadTimeout:
+      if (o.preload_timeout) error = "--preload-timeout given twice";
+      else if (auto d = parse_duration(value); d && d->count() > 0) o.preload_timeout = d;
+      else error = duration_error("preload-timeout", value);
+      break;
+    case kJson: o.json = true; break;
+    case 'h': o.help = true; break;
+    default: error = "internal: unhandled option"; break;
+  }
+  return error.empty();
+}
+
+// What the options say together, once each is known to be well-formed.
+std::string check_combination(const RunOptions& o) {
+  if (o.count && !o.every) return "--count needs --every";
+  if (o.preload_timeout && !o.via_preload) return "--preload-timeout needs --via-preload";
+  if (o.argv.empty()) return "missing PROGRAM (taskport run [OPTIONS] -- PROGRAM [ARGS...])";
+  return "";
+}
+
+// Whether --json is among the options (before PROGRAM): a refused command
+// line is then also reported as JSON.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a == "--json") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  const std::string number = text.substr(0, i), unit = text.substr(i);
+  if (number.empty() || number.front() == '.' || number.back() == '.' ||
+      number.find('.') != number.rfind('.'))
+    return std::nullopt;
+  double scale = 0;
+  if (unit == "ms") scale = 1e6;
+  else if (unit == "s") scale = 1e9;
+  else if (unit == "m") scale = 60e9;
+  else if (unit == "h") scale = 3600e9;
+  else return std::nullopt;
+  const double ns = std::strtod(number.c_str(), nullptr) * scale;
+  // A week is far beyond any use and far inside what nanoseconds hold.
+  if (!std::isfinite(ns) || ns > 7 * 24 * 3600e9) return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<long long>(std::llround(ns)));
+}
+
+std::optional<RunOptions> parse_run_options(int argc, char** argv, UsageError& error) {
+  RunOptions o;
+  error.json = wants_json(argc, argv);
+  opterr = 0;  // taskport words its own messages
+  optind = 1;
+  // '+': stop at PROGRAM, so that its own options stay its own.
+  // ':': a missing value is reported as ':' rather than '?'.
+  for (;;) {
+    const int prev = optind;
+    const int id = getopt_long(argc, argv, "+:h", kRunOptions, nullptr);
+    if (id == -1) break;
+    const std::string given = prev < argc ? argv[prev] : "";
+    if (id == '?') {
+      error.message = "unknown option '" + given + "'";
+      return std::nullopt;
+    }
+    if (id == ':') {
+      error.message = "option '" + given + "' needs a value";
+      return std::nullopt;
+    }
+    if (!apply(id, optarg, o, error.message)) return std::nullopt;
+  }
+  if (o.help) return o;
+  o.argv.assign(argv + optind, argv + argc);
+  error.message = check_combination(o);
+  if (!error.message.empty()) return std::nullopt;
+  return o;
+}
+
+}  // namespace taskport_cli

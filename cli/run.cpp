@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+#include "run.hpp"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <taskport/taskport.hpp>
+
+#include "death_signal.hpp"
+#include "exit_codes.hpp"
+#include "relay.hpp"
+#include "signals.hpp"
+#include "snapshot.hpp"
+
+namespace taskport_cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// When the snapshots after the first are due: each --at once, and every
+// INTERVAL (at most --count times). A tick missed because a snapshot took
+// longer than the interval is skipped, not taken late twice.
+class Schedule {
+ public:
+  Schedule(const RunOptions& o, Clock::time_point start) : every_(o.every), left_(o.count.value_or(-1)) {
+    for (const auto& d : o.at) at_.push_back(start + d);
+    std::sort(at_.begin(), at_.end());
+    if (every_) next_every_ = start + *every_;
+  }
+
+  std::optional<Clock::time_point> next() const {
+    std::optional<Clock::time_point> n;
+    if (next_at_ < at_.size()) n = at_[next_at_];
+    if (every_ && left_ != 0 && (!n || next_every_ < *n)) n = next_every_;
+    return n;
+  }
+
+  // What the snapshot due now was asked by (--at before --every when both
+  // are due); nullopt if none is due yet.
+  std::optional<Trigger> take_due(Clock::time_point now) {
+    std::optional<Trigger> due;
+    if (every_ && left_ != 0 && next_every_ <= now) {
+      due = Trigger::every;
+      if (left_ > 0) --left_;
+      while (next_every_ <= now) next_every_ += *every_;
+    }
+    while (next_at_ < at_.size() && at_[next_at_] <= now) {
+      due = Trigger::at;
+      ++next_at_;
+    }
+    return due;
+  }
+
+ private:
+  std::vector<Clock::time_point> at_;
+  std::size_t next_at_ = 0;
+  std::optional<std::chrono::nanoseconds> every_;
+  long left_;  // periodic snapshots still to take; -1: no limit
+  Clock::time_point next_every_;
+};
+
+taskport::Command make_command(const RunOptions& o) {
+  taskport::Command cmd(o.argv[0]);
+  for (std::size_t i = 1; i < o.argv.size(); ++i) cmd.arg(o.argv[i]);
+  if (o.json) {
+    // stdout is the report's alone.
+    cmd.standard_output(taskport::Stdio::fd(STDERR_FILENO));
+  } else {
+    // Relayed in whole lines (relay.hpp).
+    cmd.standard_output(taskport::Stdio::piped()).standard_error(taskport::Stdio::piped());
+  }
+  cmd.start_suspended(o.suspended);
+  if (o.via_preload) cmd.task_via_preload();
+  if (o.preload_timeout) {
+    cmd.preload_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(*o.preload_timeout));
+  }
+#if defined(__linux__)
+  cmd.pre_exec(die_with_parent(::getpid()));
+#endif
+  return cmd;
+}
+
+Failure failure_of(const taskport::Error& e) {
+  // what() says "taskport: 'PROGRAM': step (detail): strerror"; the report
+  // adds its own "taskport: ".
+  std::string message = e.what();
+  constexpr std::string_view kPrefix = "taskport: ";
+  if (message.compare(0, kPrefix.size(), kPrefix) == 0) message.erase(0, kPrefix.size());
+  if (e.step() == taskport::Step::wait && e.errno_value() == ECHILD) {
+    message += " (the kernel discarded the exit status: taskport was started with SIGCHLD ignored)";
+  }
+  return Failure{taskport::to_string(e.step()), e.errno_value(), message, e.program()};
+}
+
+int report(Reporter& reporter, const taskport::Error& e) {
+  const int code = exit_code_of(e);
+  reporter.failed(failure_of(e), code);
+  return code;
+}
+
+// Everything from the spawn to the exit.
+class Session {
+ public:
+  Session(const RunOptions& o, taskport::Child child, taskport::Task task, Reporter& reporter, LineRelay& out,
+          LineRelay& err, SignalForwarder& signals)
+      : o_(o),
+        child_(std::move(child)),
+        task_(std::move(task)),
+        reporter_(reporter),
+        out_(out),
+        err_(err),
+        signals_(signals),
+        start_(Clock::now()),
+        schedule_(o, start_) {
+    child_.kill_on_drop(true);  // a taskport that fails takes its child along
+  }
+
+  int run() {
+    reporter_.spawned(
+        {o_.argv, child_.pid(), handle_kind(), static_cast<long long>(task_.native_handle()), start_});
+    take(Trigger::start);
+    if (o_.suspended) task_.resume();
+    while (watch_until_due()) {
+      if (auto trigger = schedule_.take_due(Clock::now())) take(*trigger);
+    }
+    out_.finish(kDrainMs);
+    err_.finish(kDrainMs);
+    const taskport::ExitStatus status = child_.wait();
+    const int code = exit_code_of(status);
+    reporter_.exited(status, code);
+    return code;
+  }
+
+ private:
+  static constexpr int kDrainMs = 200;
+
+  static const char* handle_kind() {
+#if defined(__APPLE__)
+    return "mach task port";
+#else
+    return "pidfd";
+#endif
+  }
+
+  void take(Trigger trigger) {
+    Snapshot s = take_snapshot(task_, next_index_++, trigger);
+    out_.pass_on_pending();
+    err_.pass_on_pending();
+    reporter_.snapshot(s, previous_ ? &*previous_ : nullptr);
+    previous_ = std::move(s);
+  }
+
+  // Polls the child's exit, the signals and the child's output until the
+  // next snapshot is due (true) or the child has exited (false).
+  bool watch_until_due() {
+    for (;;) {
+      const auto due = schedule_.next();
+      int timeout = -1;
+      if (due) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*due - Clock::now()).count();
+        if (left <= 0) return true;
+        timeout = static_cast<int>(std::min<long long>(left, 60000));
+      }
+      pollfd fds[4] = {{child_.exit_fd(), POLLIN, 0},
+                       {signals_.fd(), POLLIN, 0},
+                       {out_.fd(), POLLIN, 0},
+                       {err_.fd(), POLLIN, 0}};
+      const int n = ::poll(fds, 4, timeout);
+      if (n < 0 && errno != EINTR) throw taskport::Error(errno, taskport::Step::poll, child_.program());
+      if (n <= 0) continue;
+      if (fds[1].revents != 0) forward_signals();
+      if (fds[2].revents != 0) out_.on_readable();
+      if (fds[3].revents != 0) err_.on_readable();
+      if (fds[0].revents != 0) return false;
+    }
+  }
+
+  void forward_signals() {
+    for (int signo : signals_.take()) {
+      try {
+        task_.signal(signo);
+      } catch (const taskport::Error&) {
+        // ESRCH: the child is gone already; its exit is about to be seen.
+      }
+    }
+  }
+
+  const RunOptions& o_;
+  taskport::Child child_;
+  taskport::Task task_;
+  Reporter& reporter_;
+  LineRelay& out_;
+  LineRelay& err_;
+  SignalForwarder& signals_;
+  Clock::time_point start_;
+  Schedule schedule_;
+  int next_index_ = 0;
+  std::optional<Snapshot> previous_;
+};
+
+}  // namespace
+
+int run(const RunOptions& o) {
+  LineRelay out, err;
+  std::unique_ptr<Reporter> reporter = o.json ? json_reporter(o) : text_reporter(o, out);
+  try {
+    // Before the spawn: a signal that comes during it is forwarded after it.
+    SignalForwarder signals;
+    auto [child, task] = make_command(o).spawn_with_task();
+    if (!o.json) {
+      out = LineRelay(std::move(child.stdout_pipe()), STDOUT_FILENO);
+      err = LineRelay(std::move(child.stderr_pipe()), STDERR_FILENO);
+    }
+    Session session(o, std::move(child), std::move(task), *reporter, out, err, signals);
+    return session.run();
+  } catch (const taskport::Error& e) {
+    out.finish(0);
+    err.finish(0);
+    return report(*reporter, e);
+  }
+}
+
+int report_usage_error(const UsageError& error) {
+  const Failure f{"parse options", std::nullopt, "run: " + error.message + " (see 'taskport run --help')",
+                  std::nullopt};
+  if (error.json) {
+    RunOptions o;
+    json_reporter(o)->failed(f, kExitTaskportFailed);
+  } else {
+    (void)write_all(STDERR_FILENO, failure_line(f));
+  }
+  return kExitTaskportFailed;
+}
+
+}  // namespace taskport_cli

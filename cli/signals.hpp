@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// SIGINT, SIGTERM and SIGHUP sent to taskport, to be forwarded to the child.
+//
+// A handler notes each signal in a pipe (the self-pipe trick: write(2) is
+// async-signal-safe), and the run loop polls that pipe beside the child's
+// exit descriptor, so a signal is forwarded from ordinary code, through the
+// child's pidfd. Handlers, not a blocked mask: the child inherits taskport's
+// mask through execve, and a blocked SIGTERM would stay blocked in it. Its
+// handlers it does not inherit (a spawn resets them to SIG_DFL).
+//
+// Two signals are not forwarded:
+//   * one sent by the kernel to the terminal's foreground process group
+//     (si_code SI_KERNEL: ^C, ^\, a hangup): the child is in that group and
+//     got it already, a second copy would be one too many (Linux; macOS
+//     has no SI_KERNEL, so there the child gets such a signal twice);
+//   * one that was ignored (SIG_IGN) when taskport started (nohup, a
+//     background job of a non-interactive shell): taskport leaves it ignored,
+//     so the child inherits SIG_IGN as it would without taskport.
+#pragma once
+
+#include <vector>
+
+#include <taskport/unique_fd.hpp>
+
+namespace taskport_cli {
+
+class SignalForwarder {
+ public:
+  // Installs the handlers; throws taskport::Error if the pipe cannot be made.
+  SignalForwarder();
+  // Restores the dispositions found at construction.
+  ~SignalForwarder();
+  SignalForwarder(const SignalForwarder&) = delete;
+  SignalForwarder& operator=(const SignalForwarder&) = delete;
+
+  // Readable when a signal arrived.
+  int fd() const noexcept { return read_end_.get(); }
+  // The signals that arrived since the last call and are to be forwarded,
+  // in the order they came.
+  std::vector<int> take();
+
+ private:
+  taskport::UniqueFd read_end_, write_end_;
+  bool installed_[3] = {false, false, false};
+};
+
+}  // namespace taskport_cli

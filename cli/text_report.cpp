@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+// The text report: each snapshot as one block a person reads at a glance —
+// usage, the threads with state and CPU (busiest first), the regions with
+// the most resident memory, and what changed since the snapshot before.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+#include "format.hpp"
+#include "report.hpp"
+
+namespace taskport_cli {
+namespace {
+
+constexpr std::size_t kThreadsShown = 8;
+constexpr std::size_t kRegionsShown = 5;
+constexpr std::size_t kTidsListed = 8;
+
+// printf into a std::string.
+template <class... A>
+std::string line(const char* format, A... args) {
+  const int n = std::snprintf(nullptr, 0, format, args...);
+  if (n <= 0) return std::string();
+  std::string out(static_cast<std::size_t>(n) + 1, '\0');
+  std::snprintf(&out[0], out.size(), format, args...);
+  out.pop_back();
+  return out;
+}
+
+std::string title(const RunOptions& o, const Snapshot& s, std::chrono::steady_clock::time_point start) {
+  std::string why;
+  switch (s.trigger) {
+    case Trigger::start:
+      why = !o.suspended    ? "start, right after execve"
+            : o.via_preload ? "start, suspended before main, in the preload's initializer"
+                            : "start, suspended before its first instruction";
+      break;
+    case Trigger::at: why = "--at"; break;
+    case Trigger::every: why = "every " + duration_words(*o.every); break;
+  }
+  return line("snapshot %d at +%s (%s)%s\n", s.index, seconds(s.taken - start).c_str(), why.c_str(),
+              s.suspended ? ":" : ", not suspended:");
+}
+
+std::string usage(const taskport::TaskInfo& i) {
+  const auto b = [](const std::optional<std::uint64_t>& v) {
+    return v ? bytes_human(*v) : std::string("n/a");
+  };
+  const auto n = [](const std::optional<std::uint64_t>& v) {
+    return v ? std::to_string(*v) : std::string("n/a");
+  };
+  const auto t = [](const std::optional<std::chrono::nanoseconds>& v) {
+    return v ? seconds(*v) : std::string("n/a");
+  };
+  return line("  usage       resident %s (peak %s; anonymous %s, file %s), virtual %s, swapped %s\n",
+              b(i.resident_size).c_str(), b(i.resident_size_peak).c_str(), b(i.resident_anonymous).c_str(),
+              b(i.resident_file).c_str(), b(i.virtual_size).c_str(), b(i.swapped).c_str()) +
+         line("  cpu         user %s, system %s\n", t(i.user_time).c_str(), t(i.system_time).c_str()) +
+         line(
+             "  events      faults %s minor / %s major, switches %s voluntary / %s involuntary, "
+             "syscalls %s read / %s write\n",
+             n(i.minor_faults).c_str(), n(i.major_faults).c_str(), n(i.voluntary_switches).c_str(),
+             n(i.involuntary_switches).c_str(), n(i.syscalls_read).c_str(), n(i.syscalls_write).c_str());
+}
+
+std::string threads(const std::vector<taskport::ThreadInfo>& all) {
+  std::vector<const taskport::ThreadInfo*> busiest;
+  busiest.reserve(all.size());
+  for (const auto& t : all) busiest.push_back(&t);
+  std::stable_sort(busiest.begin(), busiest.end(), [](const auto* a, const auto* b) {
+    return a->user_time + a->system_time > b->user_time + b->system_time;
+  });
+  std::string out = line("  threads (%zu)%s:\n", all.size(), all.size() > 1 ? ", busiest first" : "");
+  for (std::size_t k = 0; k < busiest.size() && k < kThreadsShown; ++k) {
+    const auto& t = *busiest[k];
+    out += line("    %-8d %-16s %-13s user %s  system %s\n", t.tid, printable(t.name).c_str(),
+                taskport::to_string(t.state), seconds(t.user_time).c_str(), seconds(t.system_time).c_str());
+  }
+  if (busiest.size() > kThreadsShown) out += line("    … and %zu more\n", busiest.size() - kThreadsShown);
+  return out;
+}
+
+std::string regions(const std::vector<taskport::Region>& all) {
+  const RegionTotals sum = totals(all);
+  std::string out = line("  regions (%zu mappings, %s", all.size(), bytes_human(sum.bytes).c_str());
+  if (sum.resident) out += ", resident " + bytes_human(*sum.resident);
+  const auto largest = largest_resident(all, kRegionsShown);
+  out += largest.empty() ? "):\n" : "), largest resident:\n";
+  for (const taskport::Region* r : largest) {
+    std::string row = line("    %10s  %s  %-9s %s-%s %s", bytes_human(*r->resident_bytes).c_str(),
+                           permissions(*r).c_str(), taskport::to_string(r->kind), hex(r->start).c_str(),
+                           hex(r->end).c_str(), printable(r->path).c_str());
+    while (row.back() == ' ') row.pop_back();  // an anonymous mapping has no path
+    out += row + "\n";
+  }
+  return out;
+}
+
+std::string tid_list(const std::vector<pid_t>& tids) {
+  std::string out;
+  for (std::size_t k = 0; k < tids.size() && k < kTidsListed; ++k)
+    out += (k ? " " : "") + std::to_string(tids[k]);
+  if (tids.size() > kTidsListed) out += " …";
+  return out;
+}
+
+std::string changes(const Snapshot& before, const Snapshot& now) {
+  const Changes c = changes_between(before, now);
+  std::string out = line("  changed     since snapshot %d (%s ago):", before.index,
+                         seconds(now.taken - before.taken).c_str());
+  if (c.born && c.ended) {
+    out += line(" threads %zu born", c.born->size());
+    if (!c.born->empty()) out += " (" + tid_list(*c.born) + ")";
+    out += line(", %zu ended", c.ended->size());
+    if (!c.ended->empty()) out += " (" + tid_list(*c.ended) + ")";
+    out += ";";
+  }
+  if (c.resident_delta) {
+    out += " resident " + signed_bytes_human(*c.resident_delta) + " (" +
+           bytes_human(*before.info->resident_size) + " → " + bytes_human(*now.info->resident_size) + ")";
+  }
+  return out + "\n";
+}
+
+std::string start_details(const Snapshot& s) {
+  std::string out;
+#if defined(__x86_64__) || defined(__aarch64__)
+  if (s.registers) {
+    out +=
+        line("  registers   pc %s  sp %s  fp %s (main thread)\n", hex(s.registers->program_counter()).c_str(),
+             hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str());
+  }
+#endif
+  if (s.memory) {
+    out += "  memory      " + hex(s.memory->address) + ":";
+    for (unsigned char b : s.memory->bytes) out += line(" %02x", b);
+    out += "  (" + printable(s.memory->what) + ")\n";
+  }
+  return out;
+}
+
+class TextReporter : public Reporter {
+ public:
+  TextReporter(const RunOptions& o, LineRelay& out) : options_(o), out_(out) {}
+
+  void spawned(const SpawnFacts& f) override {
+    start_ = f.start;
+    emit(line("spawned     %s\n", printable(f.argv[0]).c_str()) + line("pid         %d\n", f.pid) +
+         line("handle      %s %lld\n", f.handle_kind.c_str(), f.handle));
+  }
+
+  void snapshot(const Snapshot& now, const Snapshot* previous) override {
+    std::string block = title(options_, now, start_) + start_details(now);
+    if (now.info) block += usage(*now.info);
+    if (!now.threads.empty()) block += threads(now.threads);
+    if (!now.regions.empty()) block += regions(now.regions);
+    if (previous != nullptr) block += changes(*previous, now);
+    for (const auto& e : now.errors) block += "  (" + e.section + ": " + printable(e.message) + ")\n";
+    emit(block);
+  }
+
+  void exited(const taskport::ExitStatus& status, int /*exit_code*/) override {
+    emit("exit        " + status.to_string() + "\n");
+  }
+
+  void failed(const Failure& failure, int /*exit_code*/) override {
+    (void)write_all(STDERR_FILENO, failure_line(failure));
+  }
+
+ private:
+  // One write(2) per block, never after an unfinished line of the child's.
+  void emit(const std::string& block) {
+    (void)write_all(STDOUT_FILENO, (out_.mid_line() ? "\n" : "") + block);
+    out_.line_ended_elsewhere();
+  }
+
+  const RunOptions& options_;
+  LineRelay& out_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+std::string failure_line(const Failure& failure) { return "taskport: " + printable(failure.message) + "\n"; }
+
+std::unique_ptr<Reporter> text_reporter(const RunOptions& options, LineRelay& out) {
+  return std::make_unique<TextReporter>(options, out);
+}
+
+}  // namespace taskport_cli
