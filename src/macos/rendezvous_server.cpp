@@ -143,6 +143,18 @@ std::optional<std::string> not_the_task_of(mach_port_t port, const TaskIdentity&
     return "a port that is no task port (" + kern_text("pid_for_task", kr) + ")";
   }
   if (task_pid != sender.pid) return "the task port of pid " + std::to_string(task_pid);
+  // The control flavour, which memory writes need: a name, inspect or read
+  // port (also accepted by pid_for_task) is not what the protocol sends.
+  // (A child's substitute-once wrapper from task_get_special_port arrives
+  // as the control port itself: the kolabel substitution happens at
+  // copyout, osfmk/kern/ipc_kobject.c ipc_kobject_alloc_subst_once.) Where
+  // the query itself is refused the check is left out.
+  natural_t kotype = 0;
+  mach_vm_address_t address = 0;
+  if (::mach_port_kobject(mach_task_self(), port, &kotype, &address) == KERN_SUCCESS &&
+      kotype != kIkotTaskControl) {
+    return "a task port of another flavour than control (kobject type " + std::to_string(kotype) + ")";
+  }
   audit_token_t token{};
   mach_msg_type_number_t count = TASK_AUDIT_TOKEN_COUNT;
   kr = ::task_info(port, TASK_AUDIT_TOKEN, reinterpret_cast<task_info_t>(&token), &count);
