@@ -27,6 +27,10 @@ using common::Expectation;
 // gone from pid_for_task's view by then).
 Handoff accept_handoff(Server& server, const Expectation& expect);
 
+// The words that open the detail of that last ESRCH: the child did send
+// (a caller adding hints about a child that never sent leaves this alone).
+inline constexpr const char* kSentButEnded = "the child sent its task port, but ";
+
 // The Task for an accepted task port of the task `identity` (whose process
 // must not have been reaped: its exit watch is registered by pid);
 // `program` is its Error::program() (taskport/error.hpp).

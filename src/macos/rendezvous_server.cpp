@@ -73,7 +73,10 @@ std::optional<std::string> foreign_sender(const ReceivedTaskPortMessage& in, pid
 }
 
 // Why the message is not a task-port message of the protocol, or nothing if
-// it is: size, id, one port descriptor, the reply right.
+// it is: size, id, one port descriptor, the reply right. A right whose port
+// died while the message was queued arrives as MACH_PORT_DEAD (xnu
+// osfmk/ipc/ipc_kmsg.c ipc_kmsg_copyout_port): that is no malformation —
+// the sender ended right after sending (died_in_transit).
 std::optional<std::string> malformed(const TaskPortMessage& m) {
   const mach_msg_bits_t bits = m.header.msgh_bits;
   if (m.header.msgh_size != sizeof(TaskPortMessage)) {
@@ -90,13 +93,28 @@ std::optional<std::string> malformed(const TaskPortMessage& m) {
   // child made with MAKE_SEND_ONCE.
   const mach_msg_type_name_t reply = MACH_MSGH_BITS_REMOTE(bits);
   if (reply == 0 ? m.header.msgh_remote_port != MACH_PORT_NULL
-                 : reply != MACH_MSG_TYPE_PORT_SEND_ONCE || !MACH_PORT_VALID(m.header.msgh_remote_port)) {
+                 : reply != MACH_MSG_TYPE_PORT_SEND_ONCE || m.header.msgh_remote_port == MACH_PORT_NULL) {
     return "a message with a reply right of type " + std::to_string(reply);
   }
   if (m.task.type != MACH_MSG_PORT_DESCRIPTOR || m.task.disposition != MACH_MSG_TYPE_PORT_SEND ||
-      !MACH_PORT_VALID(m.task.name)) {
+      m.task.name == MACH_PORT_NULL) {
     return "a descriptor of type " + std::to_string(m.task.type) + " and disposition " +
            std::to_string(m.task.disposition) + " (expected a port send right)";
+  }
+  return std::nullopt;
+}
+
+// Why the (well-formed) message shows that its sender has ended, or
+// nothing: its task port or its reply port died on the way
+// (MACH_PORT_DEAD, see malformed). A task's port is destroyed with the
+// task, soon after the process exits (bsd/kern/kern_exit.c proc_exit drops
+// the proc's task, proc_set_task(p, TASK_NULL)) or execs.
+std::optional<std::string> died_in_transit(const TaskPortMessage& m) {
+  if (m.task.name == MACH_PORT_DEAD) {
+    return std::string("the port died on the way (the task ended right after sending)");
+  }
+  if (m.header.msgh_remote_port == MACH_PORT_DEAD) {
+    return std::string("its reply port died on the way (the child ended right after sending)");
   }
   return std::nullopt;
 }
@@ -139,7 +157,7 @@ std::optional<std::string> not_the_task_of(mach_port_t port, const TaskIdentity&
     gone = ended_task_port(port);
     if (gone)
       return std::string(
-          "a task port whose task had already ended (it exited or exec'd right after sending)");
+          "the task had already ended when the port was checked (it exited or exec'd right after sending)");
     return "a port that is no task port (" + kern_text("pid_for_task", kr) + ")";
   }
   if (task_pid != sender.pid) return "the task port of pid " + std::to_string(task_pid);
@@ -162,6 +180,7 @@ std::optional<std::string> not_the_task_of(mach_port_t port, const TaskIdentity&
     // KERN_INVALID_ARGUMENT for a task that is no longer active,
     // MACH_SEND_INVALID_DEST once its port is destroyed (task.c task_info).
     gone = kr == KERN_INVALID_ARGUMENT || kr == MACH_SEND_INVALID_DEST;
+    if (gone) return std::string("the task had already ended when its audit token was read");
     return "a task port whose audit token cannot be read (" + kern_text("task_info(TASK_AUDIT_TOKEN)", kr) +
            ")";
   }
@@ -186,6 +205,7 @@ Verdict check(const ReceivedTaskPortMessage& in, pid_t pid) {
   }
   v.from_child = true;
   auto why = malformed(in.message);
+  if (!why && (why = died_in_transit(in.message))) v.task_gone = true;
   if (!why) why = not_the_task_of(in.message.task.name, v.sender, v.task_gone);
   if (why) {
     v.reason = std::move(*why);

@@ -31,6 +31,7 @@
 #include "macos/dyld_policy.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/launch.hpp"
+#include "macos/rendezvous_accept.hpp"
 #include "macos/rendezvous_protocol.hpp"
 #include "macos/spawn_plan.hpp"
 #include "macos/wait_status.hpp"
@@ -85,6 +86,8 @@ Task accept_with_hint(Rendezvous& rendezvous, const Child& child, std::chrono::m
     return rendezvous.accept(child, timeout);
   } catch (const Error& e) {
     if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) throw;
+    // The preload ran and sent; the program just ended at once.
+    if (std::string(e.what()).find(backend::rendezvous::kSentButEnded) != std::string::npos) throw;
     const int signal = e.errno_value() == ESRCH ? killing_signal(child.pid()) : 0;
     throw Error(e.errno_value(), Step::accept_task, child.program(),
                 std::string(e.what()) + "; " + backend::preload_hint(path, verdict, signal));

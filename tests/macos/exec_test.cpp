@@ -34,7 +34,10 @@ TEST(MachExec, APortSentBeforeExecNamesADeadTaskAfterwards) {
   Task before = rendezvous.accept(child, kLong);
   Lines lines(child.stdout_pipe().get());
   EXPECT_EQ(lines.next(), "sent 1");
-  const auto report = lines.serve_report();  // printed by the new image: the exec is done
+  EXPECT_TRUE(before.is_alive()) << "before the exec the port names the running image";
+  EXPECT_EQ(pid_of_port(before.native_handle()), child.pid());
+  tp_test::write_str(child.stdin_pipe().get(), "\n");  // now exec
+  const auto report = lines.serve_report();            // printed by the new image: the exec is done
   ASSERT_FALSE(report.empty());
 
   EXPECT_EQ(child.try_wait(), std::nullopt) << "the process lives on";

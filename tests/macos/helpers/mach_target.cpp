@@ -10,8 +10,9 @@
 //   tp_mach_target line-send    waits for one line on stdin, then as "send"
 //   tp_mach_target send-exec    taskport::send_task_to_spawner() (the port of
 //                               this image, as a pre-exec hook would send
-//                               it), prints "sent 1", then execs itself as
-//                               "serve": a new task for the same process
+//                               it), prints "sent 1", waits for one line on
+//                               stdin, then execs itself as "serve": a new
+//                               task for the same process
 //   tp_mach_target exit <code>  exits at once with <code>, sending nothing
 //   tp_mach_target wait         waits for EOF on stdin, sending nothing
 //   tp_mach_target serve        prints its startup report, then answers
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
       const bool sent = taskport::send_task_to_spawner();
       std::printf("sent %d\n", sent ? 1 : 0);
       std::fflush(stdout);
+      read_line();
       exec_serve();
     }
     if (std::strcmp(mode, "serve") == 0) return serve();
