@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <mach/machine.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "macos/code_signing.hpp"
 #include "macos/macho_file.hpp"
@@ -23,6 +25,16 @@ std::string running_file(const std::string& path, ExecutableFile& file) {
   return interpreter;
 }
 
+// True if exec of `file` changes this process's credentials: set-uid to
+// another owner, or set-gid to another group (the condition of xnu
+// bsd/kern/kern_exec.c exec_handle_sugid; what P_SUGID then records).
+bool file_changes_ids(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return false;
+  return ((st.st_mode & S_ISUID) && st.st_uid != ::geteuid()) ||
+         ((st.st_mode & S_ISGID) && st.st_gid != ::getegid());
+}
+
 DyldVerdict refuse(int error, std::string reason) {
   DyldVerdict v;
   v.refuse = error;
@@ -40,7 +52,7 @@ DyldVerdict by_code_signing(pid_t pid, const std::string& file) {
                              " is a platform binary (CS_PLATFORM_BINARY): with System Integrity Protection "
                              "dyld ignores DYLD_INSERT_LIBRARIES for it");
   }
-  if (is_set_id(pid)) {
+  if (is_set_id(pid) || file_changes_ids(file)) {
     return refuse(EPERM, file +
                              " is set-uid or set-gid for this user (P_SUGID): dyld ignores "
                              "DYLD_INSERT_LIBRARIES for it");
