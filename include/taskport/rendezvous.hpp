@@ -52,7 +52,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -127,6 +129,15 @@ class Rendezvous {
   // rendezvous: no accept() after it. Idempotent.
   void let_go() noexcept;
 
+  // Without exceptions (taskport/error.hpp). create() is the constructor's
+  // form; prepare() returns true where the throwing form returns `cmd`.
+  static std::optional<Rendezvous> create(Start start, std::error_code& ec) noexcept;
+  bool prepare(Command& cmd, std::error_code& ec) const noexcept;
+  std::optional<ChildSetup> child_setup(std::error_code& ec) const noexcept;
+  std::optional<Task> accept(const Child& child, std::chrono::nanoseconds timeout,
+                             std::error_code& ec) noexcept;
+  std::optional<Task> accept(pid_t pid, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+
   struct Impl;
 
  private:
@@ -150,6 +161,9 @@ class Rendezvous {
 // dumpable (prctl(PR_SET_DUMPABLE, 0), or credentials changed) becomes
 // dumpable for the two opens and then is set back to not dumpable.
 bool send_task_to_spawner();
+// Without exceptions (taskport/error.hpp): the answer, or nothing with `ec`
+// set.
+std::optional<bool> send_task_to_spawner(std::error_code& ec) noexcept;
 
 #if defined(__linux__)
 // The variable that carries the descriptor number of the child's end.

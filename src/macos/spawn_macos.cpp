@@ -87,6 +87,7 @@ Child Command::spawn() const {
 }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
+  common::validate_command(*this, true);
   std::string preload = preload_library();
   // dyld resolves a relative path against the child's working directory,
   // which current_dir() may change: pass an absolute one.
