@@ -65,6 +65,9 @@ void check_opened(Task::Impl& task, const Task::OpenOptions& options) {
 Error pidfd_open_error(int error, pid_t pid, const std::string& program) {
   switch (error) {
     case ESRCH: return Error(ESRCH, Step::open_task, program, "no such process");
+    // A thread id that is not a thread-group leader: EINVAL before Linux
+    // 6.9, ENOENT since (pidfd_open learned PIDFD_THREAD).
+    case ENOENT:
     case EINVAL:
       return Error(EINVAL, Step::open_task, program,
                    "pid " + std::to_string(pid) +
