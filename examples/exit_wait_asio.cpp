@@ -5,6 +5,7 @@
 //
 // The descriptor is dup()ed first: a stream_descriptor owns its descriptor
 // and closes it, and the Child must keep its own.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <asio.hpp>
@@ -46,7 +47,7 @@ int main() {
     std::printf("waiting for %zu children in asio\n", children.size());
     while (left > 0 && !io.stopped()) io.run_one();
     return left == 0 ? 0 : 1;
-  } catch (const taskport::Error& e) {
+  } catch (const std::exception& e) {  // taskport::Error, or asio's std::system_error
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }

@@ -47,7 +47,7 @@ int main() {
       --left;
     }
     return 0;
-  } catch (const taskport::Error& e) {
+  } catch (const std::exception& e) {  // taskport::Error, or std::bad_alloc
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -106,12 +107,20 @@ taskport::Child start_python(const std::string& pattern, std::uint64_t& buffer) 
   return child;
 }
 
+// A pid from the command line; 0 (never a process: Task::open refuses it
+// with EINVAL) if the text is not a number.
+pid_t parse_pid(const char* text) {
+  char* end = nullptr;
+  const long pid = std::strtol(text, &end, 10);
+  return end != text && *end == '\0' && pid > 0 && pid <= INT_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     if (argc == 3) {
-      const taskport::Task task = taskport::Task::open(static_cast<pid_t>(std::atol(argv[1])));
+      const taskport::Task task = taskport::Task::open(parse_pid(argv[1]));
       report(task, argv[2], scan_for(task, argv[2]));
       return 0;
     }
@@ -130,7 +139,7 @@ int main(int argc, char** argv) {
     python.stdin_pipe().reset();
     python.wait();
     return std::binary_search(scan.matches.begin(), scan.matches.end(), buffer) ? 0 : 1;
-  } catch (const taskport::Error& e) {
+  } catch (const std::exception& e) {  // taskport::Error, or std::bad_alloc
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }

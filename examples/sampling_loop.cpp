@@ -12,6 +12,7 @@
 // that hop, not the kernel, is most of a sample's cost.
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -83,6 +84,14 @@ void report(const Profile& p, std::chrono::nanoseconds took) {
   }
 }
 
+// A pid from the command line; 0 (never a process: Task::open refuses it
+// with EINVAL) if the text is not a number.
+pid_t parse_pid(const char* text) {
+  char* end = nullptr;
+  const long pid = std::strtol(text, &end, 10);
+  return end != text && *end == '\0' && pid > 0 && pid <= INT_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,7 +99,7 @@ int main(int argc, char** argv) {
     std::optional<taskport::Child> python;
     std::optional<taskport::Task> task;
     if (argc == 2) {
-      task.emplace(taskport::Task::open(static_cast<pid_t>(std::atol(argv[1]))));
+      task.emplace(taskport::Task::open(parse_pid(argv[1])));
     } else {
       auto spawned = taskport::Command("python3")
                          .args({"-c",
@@ -117,7 +126,7 @@ int main(int argc, char** argv) {
       python->wait();
     }
     return 0;
-  } catch (const taskport::Error& e) {
+  } catch (const std::exception& e) {  // taskport::Error, or std::bad_alloc
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }

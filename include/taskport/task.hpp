@@ -109,7 +109,9 @@ class Task {
   // one received over a socket). Adopts `pidfd`: the Task owns and closes it,
   // on failure too. The same checks and errors as open(): EINVAL if the
   // descriptor is not a pidfd or names a process outside this pid
-  // namespace, ESRCH if the process has exited or been reaped.
+  // namespace, ESRCH if the process has exited or been reaped (errors
+  // before the pid is known name this process, "pid <N>", and the
+  // descriptor).
   static Task from_pidfd(UniqueFd pidfd);
 #endif
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The non-throwing forms of Task (taskport/error.hpp, "Without
 // exceptions"): each is its throwing form inside common::guarded.
+#include <unistd.h>
+
 #include "common/backend.hpp"
 #include "common/guarded.hpp"
 #include "common/task_access.hpp"
@@ -32,7 +34,8 @@ std::optional<Task> Task::open(pid_t pid, const OpenOptions& options, std::error
 
 #if defined(__linux__)
 std::optional<Task> Task::from_pidfd(UniqueFd pidfd, std::error_code& ec) noexcept {
-  return guarded(ec, Step::open_task, "pidfd", [&] { return from_pidfd(std::move(pidfd)); });
+  return guarded(ec, Step::open_task, common::PidName(::getpid()).text,
+                 [&] { return from_pidfd(std::move(pidfd)); });
 }
 #endif
 

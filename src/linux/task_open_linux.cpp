@@ -90,16 +90,22 @@ std::optional<std::int64_t> pidfd_pid(int fd) {
   return backend::key_signed_value(text, "Pid");
 }
 
+// Errors before the pid is known concern no other process yet: they name
+// this one (Error::program(), taskport/error.hpp).
 pid_t pid_of_pidfd(int fd) {
-  const std::string unknown = "pidfd " + std::to_string(fd);
+  const std::string self = common::pid_program(::getpid());
+  const std::string descriptor = "descriptor " + std::to_string(fd);
   if (fd < 0 || ::fcntl(fd, F_GETFD) < 0)
-    throw Error(EBADF, Step::open_task, unknown, "not an open descriptor");
+    throw Error(EBADF, Step::open_task, self, descriptor + " is not open");
   const auto pid = pidfd_pid(fd);
-  if (!pid) throw Error(EINVAL, Step::open_task, unknown, "the descriptor is not a pidfd");
-  if (*pid < 0) throw Error(ESRCH, Step::open_task, unknown, "the process has exited and been reaped");
+  if (!pid) throw Error(EINVAL, Step::open_task, self, descriptor + " is not a pidfd");
+  if (*pid < 0)
+    throw Error(ESRCH, Step::open_task, self,
+                "the process of pidfd " + std::to_string(fd) + " has exited and been reaped");
   if (*pid == 0) {
-    throw Error(EINVAL, Step::open_task, unknown,
-                "the process is not in this pid namespace: /proc cannot name it");
+    throw Error(
+        EINVAL, Step::open_task, self,
+        "the process of pidfd " + std::to_string(fd) + " is not in this pid namespace: /proc cannot name it");
   }
   return static_cast<pid_t>(*pid);
 }
