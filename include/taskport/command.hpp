@@ -54,6 +54,8 @@ struct CommandAccess;  // the backends' view of a Command (not part of the API)
 // credentials), stdio and inherit_fd placements, close_other_fds, rlimit,
 // groups / gid / uid, the pre_exec hooks (so hooks run with the new
 // credentials and see the descriptor table the program gets), then execve.
+// (macOS without hooks: posix_spawn applies its attributes in the kernel's
+// own order.)
 class Command {
  public:
   // `program` is a path (contains '/') or a name searched in PATH — the

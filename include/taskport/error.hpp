@@ -27,8 +27,9 @@
 //     The step, the program and the full message of the failure are in
 //     taskport::last_error() (below), which allocates nothing.
 //     What fails only when memory runs out has no such form: Command's
-//     setters and read-backs, ExitStatus::to_string, preload_library(); they
-//     throw std::bad_alloc like any std::string would.
+//     setters and read-backs, ExitStatus::to_string, preload_library(),
+//     set_preload_library(); they throw std::bad_alloc like any std::string
+//     would.
 //
 // Calls that answer a question whose answer may legitimately be "not yet"
 // (Child::try_wait, Child::wait_for) or "none" (Task::region_at) return

@@ -46,6 +46,9 @@
 //                                        (dynamically linked, not setuid).
 //   fork_with_task()                     no exec at all: a function of yours
 //                                        in a forked child (taskport/fork_with_task.hpp).
+//   Task::open(pid)                      the process is already running and
+//                                        you may ptrace it (macOS: root or a
+//                                        debugger entitlement; task.hpp).
 #pragma once
 
 #include <sys/types.h>

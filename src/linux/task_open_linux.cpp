@@ -44,7 +44,10 @@ backend::StatLine read_stat(const Task::Impl& task, Step step) {
 // process, started when the caller expected.
 void check_opened(Task::Impl& task, const Task::OpenOptions& options) {
   const backend::StatLine stat = read_stat(task, Step::open_task);
-  if (backend::exited(task.pidfd.get()) || stat.state == 'Z' || stat.state == 'X') {
+  // The pidfd, not the leader's state: a leader that called pthread_exit
+  // shows 'Z' while its other threads run on, and the pidfd polls readable
+  // only once the whole process has exited.
+  if (backend::exited(task.pidfd.get())) {
     throw Error(ESRCH, Step::open_task, task.program,
                 "the process has exited (a zombie its parent has not reaped yet)");
   }

@@ -265,6 +265,31 @@ TEST(Attach, OpenFailsWithEsrchForAZombie) {
   EXPECT_EQ(tp_test::open_fds(), before);
 }
 
+TEST(Attach, AProcessWhoseMainThreadEndedIsStillAlive) {
+  // The leader shows 'Z' once it called pthread_exit, while the process
+  // runs on in its other thread: that is no zombie to refuse.
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::thread([] {
+      for (;;) ::pause();
+    }).detach();
+    // The raw exit ends the calling thread only, with no unwinding through
+    // the test framework's frames (pthread_exit would unwind).
+    ::syscall(SYS_exit, 0);
+  }
+  ASSERT_TRUE(tp_test::eventually([&] { return state_of(pid) == 'Z'; }));
+  try {
+    Task task = Task::open(pid);
+    EXPECT_TRUE(task.is_alive());
+    EXPECT_EQ(task.threads().size(), 2u);
+  } catch (const Error& e) {
+    ADD_FAILURE() << e.what();
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
 TEST(Attach, OpenFailsWithEinvalForAKernelThread) {
   const pid_t pid = visible_kernel_thread();
   if (pid < 0) GTEST_SKIP() << "no kernel thread visible in this pid namespace";
