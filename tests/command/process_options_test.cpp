@@ -272,11 +272,11 @@ TEST(ProcessOptions, APlainSpawnMakesNoSystemCallForThem) {
   tp_test::TempDir dir;
   auto traced = [&](const std::string& mode) {
     const std::string log = dir / (mode + ".strace");
-    // In a sanitizer build the driver carries ASan's runtime: it must not
-    // set RLIMIT_CORE itself (disable_coredump) nor run LeakSanitizer, which
-    // refuses to work under ptrace.
-    tp_task::run_capture({"strace", "-f", "-qq", "-E", "ASAN_OPTIONS=detect_leaks=0:disable_coredump=0", "-e",
-                          "signal=none", "-o", log, "-e",
+    // In a sanitizer build the driver carries the sanitizer's runtime: it
+    // must not set RLIMIT_CORE itself (disable_coredump) nor run
+    // LeakSanitizer, which refuses to work under ptrace.
+    tp_task::run_capture({"strace", "-f", "-qq", "-E", "ASAN_OPTIONS=detect_leaks=0:disable_coredump=0", "-E",
+                          "TSAN_OPTIONS=disable_coredump=0", "-e", "signal=none", "-o", log, "-e",
                           "trace=close_range,prlimit64,setgroups,setresuid,setresgid,getdents64", kDriver,
                           mode, "/bin/true"});
     // What is left once the limit queries of glibc's start-up (in the driver
