@@ -9,6 +9,7 @@
 namespace taskport::common {
 
 void validate_command(const Command& cmd, bool with_task) {
+  validate_options(cmd);
   if (with_task) return;
   if (detail::CommandAccess::start_suspended(cmd)) {
     throw Error(EINVAL, Step::validate_command, cmd.get_program(),

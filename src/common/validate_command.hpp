@@ -13,4 +13,10 @@ namespace taskport::common {
 // (the handle would have nowhere to go) is set.
 void validate_command(const Command& cmd, bool with_task);
 
+// The process options (validate_options.cpp): Error(EINVAL,
+// Step::validate_command) for an rlimit whose soft limit is above its hard
+// one or more groups than NGROUPS_MAX; Error(ENOTSUP) for rlimit on macOS.
+// Called by validate_command.
+void validate_options(const Command& cmd);
+
 }  // namespace taskport::common

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "linux/child_options.hpp"
 #include "posix/launch_plan.hpp"
 #include "taskport/command.hpp"
 
@@ -29,6 +30,7 @@ struct ExecPlan : posix::LaunchPlan {
   pid_t pgid = 0;
   bool traceme = false;
   const std::vector<PreExecHook>* hooks = nullptr;
+  ChildOptions options;
 };
 
 // Builds the plan for one spawn of `cmd`. Throws Error on failure (the PATH
