@@ -24,6 +24,19 @@ WAIT_S = 20  # bound for every wait below
 # A sleeping process with some 3000 mappings (alternating protections keep
 # the kernel from merging them): reading its smaps takes milliseconds, so
 # with --every 1ms taskport has it suspended most of the time.
+# Ten threads that end together while taskport, snapshotting every 5 ms,
+# keeps suspending the process.
+THREADS_ENDING = """
+import threading, time
+go = threading.Event()
+threads = [threading.Thread(target=go.wait) for _ in range(10)]
+for t in threads: t.start()
+print("ready", flush=True)
+time.sleep(0.3)
+go.set()
+for t in threads: t.join()
+"""
+
 MANY_MAPPINGS = """
 import mmap, sys, time
 keep = [mmap.mmap(-1, 4096, prot=mmap.PROT_READ | (mmap.PROT_WRITE if i % 2 else 0)) for i in range(3000)]
@@ -142,6 +155,16 @@ class JsonView(s.CliTest):
         self.assertEqual(lines[-1]["end"]["snapshots"], len([o for o in lines if o["event"] == "snapshot"]))
         # It has exited indeed (a zombie until we reap it).
         self.assertEqual(target.proc.wait(WAIT_S), 0)
+
+    def test_threads_ending_during_snapshots_the_inspection_still_ends_with_the_process(self):
+        for _ in range(3):  # the race is in the kernel's timing: a few rounds
+            target = Target(self, argv=[PYTHON, "-c", THREADS_ENDING])
+            self.assertEqual(target.proc.stdout.readline(), b"ready\n")
+            r = inspect("--json", "--every", "5ms", str(target.pid))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = s.json_lines(r.stdout)
+            self.assertEqual(lines[-1]["end"]["reason"], "exited")
+            self.assertEqual(target.proc.wait(WAIT_S), 0)
 
     def test_text_says_the_process_exited(self):
         target = Target(self, "sleep 1.5")
