@@ -7,9 +7,12 @@
 // free. Observed from outside: /proc/self/fd, /proc/<pid>/task/*/stat,
 // waitid(WNOWAIT).
 //
-// Sanitizer builds run this binary with UBSan's vptr check suppressed
-// (ubsan_fd_exhaustion.supp): that check reads memory through a pipe and so
-// reports false errors when no descriptor is free.
+// Skipped in builds with UBSan: its vptr check tests that a vtable is
+// readable by writing it into a pipe (sanitizer_common
+// IsAccessibleMemoryRange); with no descriptor free that pipe cannot be made
+// and the check reports a false "does not point to an object of type" (its
+// suppressions cannot match either: they need the same read). Release, ASan-
+// only and TSan builds run them.
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -33,6 +36,15 @@ using taskport::Task;
 
 namespace {
 
+#if defined(TP_HOSTILE_UBSAN)
+#define SKIP_UNDER_UBSAN() \
+  GTEST_SKIP() << "UBSan's vptr check needs a free descriptor (it probes memory through a pipe)"
+#else
+#define SKIP_UNDER_UBSAN() \
+  do {                     \
+  } while (false)
+#endif
+
 // One honest rendezvous whose child is dropped while running: the library's
 // reaper (and its eventfd) exists afterwards, so that it is not counted as
 // a leak of the runs that follow.
@@ -52,6 +64,7 @@ void warm_up(Report& r) {
 // spawn_with_task() and a start_suspended spawn either work or fail with
 // EMFILE, leak nothing, leave no child behind; all work once fds are free.
 TEST(HostileExhaustion, SpawnOutOfDescriptorsFailsWithEmfileLeaksNothingAndWorksAgain) {
+  SKIP_UNDER_UBSAN();
   expect_passed(isolated(90s, [](Report& r) {
     struct Variant {
       const char* name;
@@ -111,6 +124,7 @@ TEST(HostileExhaustion, SpawnOutOfDescriptorsFailsWithEmfileLeaksNothingAndWorks
 // with EMFILE (not ESRCH: the task has not exited) and leaves no thread
 // stopped; once descriptors are free, suspend() and resume() work.
 TEST(HostileExhaustion, SuspendOutOfDescriptorsFailsWithEmfileAndLeavesNothingStopped) {
+  SKIP_UNDER_UBSAN();
   expect_passed(isolated(90s, [](Report& r) {
     { Target warm_up = spawn_target(r, {"--ticker"}); }  // the reaper exists from here on
     const std::set<int> before = open_fds();
@@ -159,6 +173,7 @@ TEST(HostileExhaustion, SuspendOutOfDescriptorsFailsWithEmfileAndLeavesNothingSt
 // when no descriptor is free for its eventfd: the reaper must not stop for
 // good — both that child and every later one are reaped when they exit.
 TEST(HostileExhaustion, FirstReaperHandOffWithoutAFreeDescriptorDoesNotDisableTheReaper) {
+  SKIP_UNDER_UBSAN();
   expect_passed(isolated(30s, [](Report& r) {
     drop_two_children(r, [&r] {
       auto exhaustion = std::make_shared<FdExhaustion>(0);
@@ -174,6 +189,7 @@ TEST(HostileExhaustion, FirstReaperHandOffWithoutAFreeDescriptorDoesNotDisableTh
 // fails with EMFILE — never EPROTO — and leaks nothing; it works again once
 // descriptors are free.
 TEST(HostileExhaustion, ForkWithTaskOutOfDescriptorsFailsWithEmfileAndLeaksNothing) {
+  SKIP_UNDER_UBSAN();
   expect_passed(isolated(60s, [](Report& r) {
     warm_up(r);
     const std::set<int> before = open_fds();
@@ -210,6 +226,7 @@ TEST(HostileExhaustion, ForkWithTaskOutOfDescriptorsFailsWithEmfileAndLeaksNothi
 // not install them) — never EPROTO, never a leak — and the next rendezvous
 // works once descriptors are free.
 TEST(HostileExhaustion, AcceptOutOfDescriptorsFailsWithEmfileAndLeaksNothing) {
+  SKIP_UNDER_UBSAN();
   expect_passed(isolated(60s, [](Report& r) {
     warm_up(r);
     const std::set<int> before = open_fds();

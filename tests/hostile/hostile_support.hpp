@@ -32,9 +32,8 @@ using namespace std::chrono_literals;
 
 // ---- scale --------------------------------------------------------------------------
 
-// True if this build carries AddressSanitizer or ThreadSanitizer (or the
-// environment says so: TASKPORT_HOSTILE_SANITIZED=1, set by the CMake of a
-// sanitizer build).
+// True if this build carries a sanitizer (ASan/TSan detected by the
+// compiler; any TASKPORT_SANITIZE build by the CMake's TP_HOSTILE_SANITIZED).
 bool sanitized();
 // `release` repetitions in a release build, `under_sanitizer` in a sanitizer
 // build; TASKPORT_HOSTILE_SCALE (a factor, e.g. 0.1) overrides both.
