@@ -20,7 +20,8 @@
 //   --flood SEC     fork processes that send small datagrams over the
 //                   rendezvous descriptor as fast as they can for SEC
 //                   seconds (or until the socket breaks), each carrying 8
-//                   descriptors of /dev/null; they never send a handle
+//                   descriptors of /dev/null; they never send a handle.
+//                   Prints "flooding" once they are all started
 //   --wait-stdin    block until stdin ends
 // Output: one line per fact on stdout, written with write(2).
 #include <fcntl.h>
@@ -194,6 +195,7 @@ void flood_from_one_process(double seconds) {
 
 void flood(double seconds) {
   for (int k = 0; k < g_flooders; ++k) flood_from_one_process(seconds);
+  out("flooding");
 }
 
 }  // namespace
