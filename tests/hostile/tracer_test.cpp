@@ -379,9 +379,9 @@ TEST(HostileTracer, SuspendFromEightThreadsAtOnceOnOneTask) {
 // /bin/true: every suspend() stops all of its threads (it makes no progress),
 // every resume() lets all of them go, and in the end it is reaped.
 TEST(HostileTracer, TargetThatForksExecsAndSpawnsThreadsStopsCompletelyAndRunsOn) {
-  const int rounds = repetitions(100, 20);
+  const int rounds = repetitions(200, 40);
   expect_passed(isolated(80s, [rounds](Report& r) {
-    Target t = spawn_target(r, {"--ticker", "--churn", "4", "--forkers", "2"});
+    Target t = spawn_target(r, {"--ticker", "--churn-life", "1000", "--churn", "4", "--forkers", "2"});
     const pid_t pid = t.child.pid();
     for (int i = 0; i < rounds && r.failures() < 3; ++i) {
       const std::string round = "round " + std::to_string(i);
