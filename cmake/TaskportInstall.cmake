@@ -148,7 +148,7 @@ endif()
 # Libs.private: what the library itself links (TASKPORT_LINK_LIBRARIES,
 # src/CMakeLists.txt), for `pkg-config --static --libs` — a static
 # libtaskport needs it on the final link line. Linux: -pthread and, before
-# glibc 2.34, -ldl; macOS: -lbsm (audit_token_to_pid).
+# glibc 2.34, -ldl; macOS: nothing beyond libSystem.
 set(TASKPORT_PC_LIBS_PRIVATE "")
 foreach(_lib IN LISTS TASKPORT_LINK_LIBRARIES)
   if(_lib STREQUAL "Threads::Threads")

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 # CTest test `macos_cross_build` (label `macos`): the macOS backend, the
-# preload dylib, the CLI, the examples and tests/macos must compile and link
-# for x86_64-macos and aarch64-macos. Runs tools/macos-cross-build, which
-# installs zig 0.11 on first use (tools/install-zig, npm) and reports 77
-# (skipped) when it cannot. Linux hosts only: on a Mac the real build and
-# tests run instead.
+# preload dylib (also as the universal x86_64 + arm64 file), the CLI, the
+# examples and every test executable of the macOS build (the portable
+# shared suite and tests/macos, at least 150 shared test cases) must compile
+# and link for x86_64-macos and aarch64-macos with -Werror. Runs
+# tools/macos-cross-build, which installs zig 0.11 on first use
+# (tools/install-zig, npm) and reports 77 (skipped) when it cannot — except
+# under CI (CI=true, as .ci/run sets it), where a missing zig or llvm-lipo
+# fails. Linux hosts only: on a Mac the real build and tests run instead.
 #
 #   ctest --test-dir build -L macos --output-on-failure
 #

@@ -4,8 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -58,19 +56,11 @@ TEST(ExitStatusOfChild, TheKillingSignalIsReported) {
 }
 
 TEST(ExitStatusOfChild, ACoreDumpIsReported) {
-  std::string pattern;
-  std::getline(std::ifstream("/proc/sys/kernel/core_pattern"), pattern);
-  if (pattern.empty() || pattern[0] == '|')
-    GTEST_SKIP() << "core_pattern '" << pattern << "' may not produce a core here";
-  TempDir dir;  // the core lands here (core_pattern is a relative path)
+  if (auto why = why_no_core_dump()) GTEST_SKIP() << *why;
+  TempDir dir;  // Linux: the core lands here (core_pattern is a relative path); macOS: in /cores
   Command cmd = probe({"--kill-self", std::to_string(SIGQUIT)});
   cmd.current_dir(dir.path());
-  cmd.pre_exec([] {
-    struct rlimit lim {
-      256ul << 20, 256ul << 20
-    };
-    return ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &lim, nullptr) == 0 ? 0 : 1;
-  });
+  cmd.pre_exec([] { return hook_set_core_limit(256ul << 20) ? 0 : 1; });
   Child child = cmd.spawn();
   child.kill_on_drop(true);
   ExitStatus st = wait_exit(child);
@@ -80,15 +70,12 @@ TEST(ExitStatusOfChild, ACoreDumpIsReported) {
 
 TEST(ExitStatusOfChild, NoCoreIsReportedWhenNoneIsAllowed) {
   Command cmd = probe({"--kill-self", std::to_string(SIGQUIT)});
-  cmd.pre_exec([] {
-    struct rlimit lim {
-      0, 0
-    };
-    return ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &lim, nullptr) == 0 ? 0 : 1;
-  });
+  cmd.pre_exec([] { return hook_set_core_limit(0) ? 0 : 1; });
+#if defined(__linux__)
   std::string pattern;
   std::getline(std::ifstream("/proc/sys/kernel/core_pattern"), pattern);
   if (!pattern.empty() && pattern[0] == '|') GTEST_SKIP() << "a pipe core_pattern ignores RLIMIT_CORE";
+#endif
   Child child = cmd.spawn();
   child.kill_on_drop(true);
   ExitStatus st = wait_exit(child);
@@ -190,7 +177,9 @@ TEST(Waiting, ExitFdBecomesReadableOnceTheChildExits) {
   Child child = cmd.spawn();
   child.kill_on_drop(true);
   ASSERT_GE(child.exit_fd(), 0);
+#if defined(__linux__)
   EXPECT_EQ(child.exit_fd(), child.pidfd()) << "on Linux the exit notification is the pidfd";
+#endif
   EXPECT_TRUE(is_cloexec(child.exit_fd()));
   EXPECT_FALSE(poll_readable(child.exit_fd(), std::chrono::milliseconds(0)));
   child.stdin_pipe().reset();

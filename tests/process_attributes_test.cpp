@@ -3,14 +3,12 @@
 // signal mask and signal dispositions — read by the child from the kernel.
 #include <pthread.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -24,17 +22,10 @@ using taskport::Stdio;
 
 namespace {
 
-uint64_t bit(int sig) { return uint64_t{1} << (sig - 1); }
+uint64_t bit(int sig) { return signal_bit(sig); }
 
-// The SigBlk line of the calling thread, as the kernel reports it.
-uint64_t thread_sigblk() {
-  std::ifstream in("/proc/thread-self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
-  ADD_FAILURE() << "no SigBlk in /proc/thread-self/status";
-  return 0;
-}
+// The signal mask of the calling thread, as the kernel reports it.
+uint64_t thread_sigblk() { return this_thread_blocked_signals(); }
 
 }  // namespace
 
@@ -196,14 +187,8 @@ TEST_F(SignalState, SpawningLeavesTheParentsHandlersInPlace) {
   EXPECT_EQ(g_usr1_caught.load(), caught + 1) << "the parent's handler must still run";
 }
 
-// The hook sees the child between clone and exec: read the kernel's state
-// there with raw syscalls and report it over a pipe.
-struct KernelSigaction {
-  void* handler;
-  unsigned long flags;
-  void* restorer;
-  uint64_t mask;
-};
+// The hook sees the child between clone/fork and exec: read the kernel's
+// state there (support.hpp: hook_*) and report it over a pipe.
 
 TEST_F(SignalState, HooksRunWithEverySignalBlocked) {
   Pipe p = make_pipe();
@@ -211,7 +196,7 @@ TEST_F(SignalState, HooksRunWithEverySignalBlocked) {
   Command cmd = probe();
   cmd.pre_exec([wfd] {
     uint64_t mask = 0;
-    if (::syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, sizeof mask) != 0) return 1;
+    if (!hook_blocked_signals(mask)) return 1;
     return ::write(wfd, &mask, sizeof mask) == sizeof mask ? 0 : 1;
   });
   Child child = cmd.spawn();
@@ -221,10 +206,9 @@ TEST_F(SignalState, HooksRunWithEverySignalBlocked) {
 
   uint64_t mask = 0;
   ASSERT_EQ(::read(p.read.get(), &mask, sizeof mask), static_cast<ssize_t>(sizeof mask));
-  // SIGKILL and SIGSTOP cannot be blocked; 32 and 33 are glibc's internal
-  // signals, which glibc's own sigfillset leaves out.
-  const uint64_t exempt = bit(SIGKILL) | bit(SIGSTOP) | bit(32) | bit(33);
-  EXPECT_EQ(mask | exempt, ~uint64_t{0}) << std::hex << "blocked in the hook: " << mask;
+  // SIGKILL and SIGSTOP cannot be blocked; on Linux 32 and 33 are glibc's
+  // internal signals, which glibc's own sigfillset leaves out.
+  EXPECT_EQ(mask | never_blocked_signals(), every_signal()) << std::hex << "blocked in the hook: " << mask;
 }
 
 TEST_F(SignalState, HooksSeeCaughtSignalsResetAndIgnoredOnesKept) {
@@ -232,10 +216,8 @@ TEST_F(SignalState, HooksSeeCaughtSignalsResetAndIgnoredOnesKept) {
   const int wfd = p.write.get();
   Command cmd = probe();
   cmd.pre_exec([wfd] {
-    KernelSigaction usr[2] = {};
-    if (::syscall(SYS_rt_sigaction, SIGUSR1, nullptr, &usr[0], 8) != 0) return 1;
-    if (::syscall(SYS_rt_sigaction, SIGUSR2, nullptr, &usr[1], 8) != 0) return 1;
-    void* handlers[2] = {usr[0].handler, usr[1].handler};
+    void* handlers[2] = {};
+    if (!hook_handler_of(SIGUSR1, handlers[0]) || !hook_handler_of(SIGUSR2, handlers[1])) return 1;
     return ::write(wfd, handlers, sizeof handlers) == sizeof handlers ? 0 : 1;
   });
   Child child = cmd.spawn();

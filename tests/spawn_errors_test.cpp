@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -202,7 +201,7 @@ TEST(PreExecHook, AHookRunsInTheChildProcess) {
   const int wfd = p.write.get();
   Command cmd = probe();
   cmd.pre_exec([wfd] {
-    long ids[2] = {::syscall(SYS_getpid), ::syscall(SYS_getppid)};
+    long ids[2] = {hook_getpid(), hook_getppid()};
     return ::write(wfd, ids, sizeof ids) == sizeof ids ? 0 : EIO;
   });
   Child child = cmd.spawn();
@@ -225,9 +224,9 @@ TEST(PreExecHook, AHookRunsAfterTheWorkingDirectoryAndDescriptorsAreSetUp) {
   cmd.pre_exec([] {
     char cwd[512] = {};
     struct stat out {};
-    long cwd_len = ::syscall(SYS_getcwd, cwd, sizeof cwd);
+    long cwd_len = hook_getcwd(cwd, sizeof cwd);
     if (cwd_len <= 0 || ::fstat(1, &out) != 0) return EIO;
-    long sid = ::syscall(SYS_getsid, 0), pid = ::syscall(SYS_getpid);
+    long sid = hook_getsid(), pid = hook_getpid();
     char line[700];
     int n = 0;
     // Minimal formatting without stdio: "<sid==pid> <dev>:<ino> <cwd>".
@@ -244,7 +243,7 @@ TEST(PreExecHook, AHookRunsAfterTheWorkingDirectoryAndDescriptorsAreSetUp) {
     line[n++] = ':';
     put_num(out.st_ino);
     line[n++] = ' ';
-    for (long i = 0; i < cwd_len - 1 && n < static_cast<int>(sizeof line); ++i) line[n++] = cwd[i];
+    for (long i = 0; i < cwd_len && n < static_cast<int>(sizeof line); ++i) line[n++] = cwd[i];
     return ::write(5, line, static_cast<size_t>(n)) == n ? 0 : EIO;
   });
   Child child = cmd.spawn();
@@ -259,7 +258,7 @@ TEST(PreExecHook, AChildKilledInAHookIsChildDiedAndLeavesNothingBehind) {
   // before execve; errno ECANCELED".
   Command cmd = probe();
   cmd.pre_exec([] {
-    ::syscall(SYS_kill, ::syscall(SYS_getpid), SIGKILL);
+    hook_kill_self(SIGKILL);
     return 0;
   });
   expect_clean_failure(cmd, ECANCELED, Step::child_died);

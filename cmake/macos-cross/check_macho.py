@@ -2,17 +2,20 @@
 # SPDX-License-Identifier: MIT
 """check_macho.py ARCH KIND FILE... — verify cross-built macOS outputs.
 
-ARCH: x86_64 or aarch64. KIND: exe, dylib or archive (an ar archive whose
-members are Mach-O objects). Reads the Mach-O header itself (magic,
-cputype, filetype) and, for linked images, the dylibs it loads: each must
-be a system library under /usr/lib (libSystem, libbsm) — a Linux library or
-a build-tree path there would fail on a Mac. Prints one line per file;
-exit status 1 if any check fails.
+ARCH: x86_64 or aarch64 (for KIND universal: the slices required, e.g.
+x86_64,aarch64). KIND: exe, dylib, archive (an ar archive whose members are
+Mach-O objects) or universal (a fat file whose slices are exactly ARCH's,
+each a dylib that passes the dylib check). Reads the Mach-O header itself
+(magic, cputype, filetype) and, for linked images, the dylibs it loads: each
+must be a system library under /usr/lib (libSystem) — a Linux library or a
+build-tree path there would fail on a Mac. Prints one line per file; exit
+status 1 if any check fails.
 """
 import struct
 import sys
 
 MH_MAGIC_64 = 0xFEEDFACF
+FAT_MAGIC, FAT_MAGIC_64 = 0xCAFEBABE, 0xCAFEBABF  # big-endian on disk (mach-o/fat.h)
 CPU = {"x86_64": 0x01000007, "aarch64": 0x0100000C}
 FILETYPE = {"exe": 2, "dylib": 6, "object": 1}
 LC_LOAD_DYLIB, LC_ID_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB = 0xC, 0xD, 0x80000018, 0x8000001F
@@ -55,11 +58,39 @@ def archive_members(data):
     return members
 
 
+def check_universal(archs, data):
+    magic, count = struct.unpack_from(">II", data, 0)
+    if magic not in (FAT_MAGIC, FAT_MAGIC_64):
+        return "magic 0x%x, not a universal (fat) file" % magic
+    entry = 20 if magic == FAT_MAGIC else 32
+    slices = {}
+    for i in range(count):
+        if magic == FAT_MAGIC:
+            cpu, _sub, off, size, _align = struct.unpack_from(">iiIII", data, 8 + i * entry)
+        else:
+            cpu, _sub, off, size, _align, _res = struct.unpack_from(">iiQQII", data, 8 + i * entry)
+        name = [a for a, c in CPU.items() if c == cpu & 0xFFFFFFFF]
+        if not name:
+            return "slice %d has cputype 0x%x" % (i, cpu & 0xFFFFFFFF)
+        problem, dylibs = header(data[off:off + size], name[0], "dylib")
+        if problem:
+            return "%s slice: %s" % (name[0], problem)
+        foreign = [d for d in dylibs if not d.startswith("/usr/lib/")]
+        if foreign:
+            return "%s slice loads non-system libraries: %s" % (name[0], ", ".join(foreign))
+        slices[name[0]] = size
+    if sorted(slices) != sorted(archs):
+        return "slices %s, expected %s" % (",".join(sorted(slices)), ",".join(sorted(archs)))
+    return "ok: universal dylib, slices %s" % ", ".join("%s (%d bytes)" % kv for kv in sorted(slices.items()))
+
+
 def check(arch, kind, path):
     try:
         data = open(path, "rb").read()
     except OSError as e:
         return "not built (%s)" % e.strerror
+    if kind == "universal":
+        return check_universal(arch.split(","), data)
     if kind == "archive":
         members = archive_members(data)
         if members is None:

@@ -114,6 +114,15 @@ class TASKPORT_API Command {
   // (Step::accept_task), else ETIMEDOUT after preload_timeout(); the child
   // is killed and reaped before the throw. ENOENT (Step::rendezvous) if the
   // library is not found.
+  // macOS (spawn_with_task() always works this way there): also refused at
+  // once, from the child's code-signing state right after posix_spawn —
+  // EPERM for a platform binary (SIP), a set-id program, CS_RESTRICT, a
+  // __RESTRICT section, the hardened runtime without the entitlement
+  // com.apple.security.cs.allow-dyld-environment-variables; ENOEXEC for an
+  // arm64e program or one whose architecture the preload lacks; an
+  // arm64-only program on Intel fails posix_spawn itself (EBADARCH,
+  // Step::execve). A child that dyld aborts (SIGABRT: library validation,
+  // a missing slice) is ESRCH with a hint that says so.
   // With start_suspended(): the program waits before main, suspended by
   // spawn_with_task() (Task::suspend: needs ptrace access on Linux, like
   // start_suspended() alone); Task::resume() lets it run main.
@@ -121,6 +130,24 @@ class TASKPORT_API Command {
   Command& task_via_preload(bool enable = true);
   // How long spawn_with_task() waits for the handle (default 10 s).
   Command& preload_timeout(std::chrono::milliseconds timeout);
+
+#if defined(__APPLE__)
+  // macOS: how the child reaches the spawner's Mach port (spawn_with_task(),
+  // and a Rendezvous made with the same choice).
+  enum class MachRoute {
+    automatic,         // launchd, or registered ports where launchd refuses (default)
+    launchd,           // a receive right registered with launchd (bootstrap_check_in
+                       // of a unique name): refused in a Seatbelt sandbox without
+                       // mach-register (EPERM, Step::rendezvous)
+    registered_ports,  // no launchd: the port travels in slot 2 of the child's
+                       // registered ports (posix_spawn; the child's preload or
+                       // send_task_to_spawner() empties the slot). Needs this
+                       // process's own slot 2 to be free (else EBUSY,
+                       // Step::rendezvous) and no pre_exec hooks (they need fork
+                       // + exec: EINVAL, Step::validate_command).
+  };
+  Command& mach_route(MachRoute route);
+#endif
 
   // Starts the program and returns once execve in the child is past its
   // point of no return (the old image is gone; like posix_spawn). Every
@@ -174,6 +201,10 @@ class TASKPORT_API Command {
   std::vector<PreExecHook> hooks_;
   bool via_preload_ = false;
   std::chrono::milliseconds preload_timeout_{10000};
+#if defined(__APPLE__)
+  MachRoute mach_route_ = MachRoute::automatic;
+  unsigned registered_port_ = 0;  // mach_port_t set by Rendezvous::prepare (borrowed)
+#endif
 };
 
 }  // namespace taskport

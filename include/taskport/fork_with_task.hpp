@@ -26,7 +26,10 @@ namespace taskport {
 // the child's memory even after `fn` drops privileges or makes itself
 // non-dumpable. Reads use process_vm_readv while it works and switch to the
 // handed-over mem fd when it is refused. macOS (compile-checked only): the child sends
-// mach_task_self() (valid: no exec).
+// mach_task_self() (valid: no exec) through launchd only — a forked child
+// inherits none of this process's port rights, so the registered-ports
+// route is not used; in a sandbox without mach-register fork_with_task
+// fails with Error(EPERM, Step::rendezvous).
 //
 // Hazards of fork without exec — the same as for any fork():
 //   * Only the calling thread exists in the child. If this process has

@@ -31,11 +31,15 @@
 //          access: another uid, no CAP_SYS_PTRACE, a child that is not
 //          dumpable, process_vm_readv refused by seccomp.
 //   macOS (compile-checked only): a receive right registered with launchd under a random
-//          name (in TASKPORT_RENDEZVOUS_NAME); the child sends
+//          name (in TASKPORT_RENDEZVOUS_NAME) — or, where launchd refuses
+//          (a sandbox without mach-register), passed in slot 2 of the
+//          child's registered ports (Command::MachRoute) —; the child sends
 //          mach_task_self() in a port-descriptor message.
 // Only the expected process is believed: on Linux the kernel's
 // SCM_CREDENTIALS pid must be the child's and the pidfd must name it; on
-// macOS the audit-trailer pid. Anything else is discarded.
+// macOS the audit trailer's pid, and the port's own audit token must carry
+// the sender's pid and pid version (so it names the very image that sent
+// it). Anything else is discarded.
 //
 // Which route to take (details in the README):
 //   spawn_with_task()                    you can ptrace the child (same uid,
@@ -80,6 +84,12 @@ class TASKPORT_API Rendezvous {
 
   // Creates the transport. Throws Error(errno, Step::rendezvous).
   explicit Rendezvous(Start start = Start::at_once);
+#if defined(__APPLE__)
+  // macOS: with the route of Command::MachRoute (the one above: automatic).
+  // registered_ports: throws Error(EBUSY, Step::rendezvous) if this
+  // process's own registered slot 2 is in use.
+  Rendezvous(Start start, Command::MachRoute route);
+#endif
   // Lets a waiting child go on (let_go()) and closes everything.
   ~Rendezvous();
   Rendezvous(Rendezvous&&) noexcept;
@@ -89,19 +99,26 @@ class TASKPORT_API Rendezvous {
 
   // Lets `cmd`'s child reach this rendezvous: sets the environment variables
   // and (Linux) places the child's descriptor at a number `cmd` does not use
-  // otherwise. Call it after the other inherit_fd() calls. The Rendezvous
-  // serves one child: spawn `cmd` once, and keep the Rendezvous alive until
-  // spawn() has returned. Returns `cmd`.
+  // otherwise, (macOS, registered-ports route) gives `cmd` the port for the
+  // child's registered slot 2. Call it after the other inherit_fd() calls.
+  // The Rendezvous serves one child: spawn `cmd` once, and keep the
+  // Rendezvous alive until spawn() has returned. Returns `cmd`.
   Command& prepare(Command& cmd) const;
 
   // The same for spawners other than Command (posix_spawn, fork + exec):
   // set `env` in the child's environment and place each `fds` entry's
   // parent_fd at child_fd without FD_CLOEXEC (parent_fd is close-on-exec
   // here, and child_fd == parent_fd: use posix_spawn_file_actions_adddup2
-  // or, after fork, fcntl(fd, F_SETFD, 0)). macOS: `fds` is empty.
+  // or, after fork, fcntl(fd, F_SETFD, 0)). macOS: `fds` is empty; on the
+  // registered-ports route `registered_port` is the send right to pass as
+  // slot 2 of posix_spawnattr_set_registered_ports_np (slots 0 and 1: this
+  // process's own, from mach_ports_lookup); else 0.
   struct ChildSetup {
     std::vector<std::pair<std::string, std::string>> env;
     std::vector<Command::FdMapping> fds;
+#if defined(__APPLE__)
+    unsigned registered_port = 0;  // mach_port_t, owned by the Rendezvous
+#endif
   };
   ChildSetup child_setup() const;
 

@@ -27,7 +27,10 @@ struct TaskAccess;  // the backends' view of a Task (not part of the API)
 //          CLONE_PIDFD is refused); it survives execve and keeps naming the
 //          same process, and its pid can never be recycled under it.
 //   macOS: the child's Mach task port, sent by the program itself after exec
-//          (compile-checked only so far; see README "Platform status").
+//          (compile-checked only so far; see README "Platform status"). It
+//          names one program image: if the program execs again, the port's
+//          task is terminated (xnu gives the exec a new task) and the Task is
+//          dead, although the pid lives on.
 //
 // A Task is move-only and independent of the Child it came with: it may
 // outlive the Child, and it keeps naming the process (dead or alive) without
@@ -53,6 +56,9 @@ class TASKPORT_API Task {
   pid_t pid() const noexcept;
 
   // True until the process exits (a zombie counts as exited). One poll(2).
+  // macOS: also false once the program exec'd again (the Task names the
+  // image that sent its port: the port's audit token — pid and pid version
+  // — is checked, one task_info).
   bool is_alive() const;
   // A descriptor that becomes readable when the process exits, for
   // poll/epoll/select (the pidfd itself on Linux). Owned by the Task.
@@ -91,6 +97,19 @@ class TASKPORT_API Task {
   // Writes exactly `size` bytes, also into read-only pages (software
   // breakpoints): pwrite on /proc/<pid>/mem, opened once per Task. Needs the
   // same access as read().
+  // macOS: mach_vm_write; into a page without write permission by
+  // protecting it (protection & ~EXECUTE) | WRITE | VM_PROT_COPY — a private
+  // copy, never write+execute, which xnu refuses on arm64 — writing, and
+  // restoring the protection. The bytes read back, but running a patched
+  // code page needs more than taskport arranges: on Apple silicon (and for
+  // CS_ENFORCEMENT targets on Intel) the page is no longer validly signed,
+  // and executing it kills the program (code-signing fault, or SIGKILL for
+  // CS_KILL) unless the target is CS_DEBUGGED — which only a ptrace attach
+  // (PT_ATTACHEXC, or PT_TRACE_ME in the child) gives it; taskport does not
+  // do that. Writes need Developer Mode (System Settings > Privacy &
+  // Security): without it macOS refuses control of another task's memory
+  // and write() throws Error(EPERM, Step::write_memory) saying so; reads,
+  // regions, threads, registers and suspend/resume work regardless.
   void write(std::uint64_t address, const void* data, std::size_t size);
 
   // ---- Regions ---------------------------------------------------------------

@@ -27,6 +27,13 @@ struct CommandAccess {
   static const std::vector<PreExecHook>& pre_exec_hooks(const Command& c) noexcept { return c.hooks_; }
   static bool task_via_preload(const Command& c) noexcept { return c.via_preload_; }
   static std::chrono::milliseconds preload_timeout(const Command& c) noexcept { return c.preload_timeout_; }
+#if defined(__APPLE__)
+  static Command::MachRoute mach_route(const Command& c) noexcept { return c.mach_route_; }
+  // The send right Rendezvous::prepare gave the child for registered slot 2
+  // (0: none). Borrowed: the Rendezvous owns it and outlives the spawn.
+  static unsigned registered_port(const Command& c) noexcept { return c.registered_port_; }
+  static void set_registered_port(Command& c, unsigned port) noexcept { c.registered_port_ = port; }
+#endif
 };
 
 }  // namespace taskport::detail

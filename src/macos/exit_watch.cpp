@@ -12,7 +12,9 @@
 namespace taskport::backend {
 
 UniqueFd watch_exit(pid_t pid) noexcept {
-  UniqueFd kq(::kqueue());  // kqueues are never inherited by children: no CLOEXEC needed
+  // Close-on-exec and close-on-fork from birth: xnu bsd/kern/kern_event.c
+  // kqueue_internal sets FP_CLOEXEC | FP_CLOFORK (F_GETFD reports FD_CLOEXEC).
+  UniqueFd kq(::kqueue());
   if (!kq) return kq;
   struct kevent change;
   EV_SET(&change, static_cast<uintptr_t>(pid), EVFILT_PROC, EV_ADD | EV_RECEIPT, NOTE_EXIT, 0, nullptr);

@@ -28,7 +28,11 @@ constexpr std::chrono::seconds kAcceptTimeout{30};
 
 std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   // Until the child exists, errors name this process (taskport/error.hpp).
-  backend::rendezvous::Server server(common::pid_program(::getpid()));
+  // The launchd route: a forked child inherits no port rights of ours but
+  // its special and registered ports (osfmk/kern/ipc_tt.c ipc_task_init),
+  // and taskport does not lend this process's registered slot to a fork.
+  backend::rendezvous::Server server(backend::rendezvous::Server::Route::launchd,
+                                     common::pid_program(::getpid()));
   // Copied before fork: the child reads no std::string after it.
   name_t name;
   std::memset(name, 0, sizeof name);
@@ -51,7 +55,7 @@ std::pair<Child, Task> fork_with_task(const std::function<int()>& fn) {
   common::Expectation expect = common::expect_from(child);
   expect.deadline = std::chrono::steady_clock::now() + kAcceptTimeout;
   backend::rendezvous::Handoff handoff = backend::rendezvous::accept_handoff(server, expect);
-  Task task = backend::rendezvous::make_task(std::move(handoff.task), pid, program);
+  Task task = backend::rendezvous::make_task(std::move(handoff.task), handoff.identity, program);
   guard.dismiss();
   return {std::move(child), std::move(task)};
 }

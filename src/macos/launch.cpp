@@ -11,9 +11,12 @@
 
 #include <cstring>
 #include <new>
+#include <optional>
 #include <vector>
 
 #include "common/command_access.hpp"
+#include "macos/dyld_policy.hpp"
+#include "macos/registered_ports.hpp"
 #include "macos/wait_status.hpp"
 #include "posix/eintr.hpp"
 #include "posix/launch_plan.hpp"
@@ -43,9 +46,18 @@ class SpawnAttributes {
   posix_spawnattr_t* attr() { return &attr_; }
   posix_spawn_file_actions_t* actions() { return &actions_; }
 
+  // The registered-ports route: this process's own slots (held until the
+  // spawn has copied them into the child) and the rendezvous port in slot 2.
+  void pass_registered_port(mach_port_t port, const std::string& program) {
+    own_ports_.emplace(program, Step::spawn_attributes);
+    own_ports_->require_free_rendezvous_slot(program, Step::rendezvous);
+    set_registered_ports(&attr_, *own_ports_, port, program);
+  }
+
  private:
   posix_spawnattr_t attr_;
   posix_spawn_file_actions_t actions_;
+  std::optional<OwnRegisteredPorts> own_ports_;
 };
 
 // The placements go through scratch numbers above every descriptor
@@ -66,6 +78,7 @@ void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
   if (int rc = ::posix_spawnattr_setflags(sa.attr(), flags); rc != 0) {
     throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setflags");
   }
+  if (MACH_PORT_VALID(plan.registered_port)) sa.pass_registered_port(plan.registered_port, program);
   const auto& r = plan.redirects;
   for (size_t i = 0; i < r.size(); ++i) {
     const int scratch = plan.scratch_fd_floor + static_cast<int>(i);
@@ -119,6 +132,9 @@ Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
       continue;
     }
     if ((rc == ENOENT || rc == ENOTDIR) && plan.candidates.size() > 1) continue;
+    if (rc == EBADARCH) {
+      throw Error(rc, Step::execve, cmd.get_program(), "posix_spawn " + bad_architecture_detail(candidate));
+    }
     throw Error(rc, Step::execve, cmd.get_program(), "posix_spawn " + candidate);
   }
   throw Error(saw_eacces ? EACCES : ENOENT, Step::execve, cmd.get_program(), "not found in PATH");
@@ -283,6 +299,9 @@ Launched fork_and_exec(const Command& cmd, SpawnPlan& plan) {
 
 Launched launch(const Command& cmd, SpawnPlan& plan) {
   if (detail::CommandAccess::pre_exec_hooks(cmd).empty()) return spawn_without_fork(cmd, plan);
+  // (spawn_macos.cpp refuses hooks with the registered-ports route before
+  // anything is created: a forked child inherits the parent's registered
+  // ports, not a posix_spawn attribute.)
   return fork_and_exec(cmd, plan);
 }
 

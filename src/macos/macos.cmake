@@ -4,17 +4,22 @@
 #
 #   TASKPORT_MACOS_WERROR  -Werror for the files of src/macos (the cross-build
 #                          check and the macOS CI job turn it on).
+#   TASKPORT_PRELOAD_ARCHITECTURES  the slices of the preload dylib on a Mac
+#                          (default x86_64;arm64: universal).
 
 option(TASKPORT_MACOS_WERROR "Treat warnings in src/macos as errors" OFF)
 
 set(_taskport_macos_sources
   macos/child_macos.cpp
+  macos/code_signing.cpp
   macos/dyld_policy.cpp
   macos/exit_watch.cpp
   macos/fork_with_task_macos.cpp
   macos/launch.cpp
   macos/mach_error.cpp
+  macos/macho_file.cpp
   macos/reaper.cpp
+  macos/registered_ports.cpp
   macos/rendezvous_accept.cpp
   macos/rendezvous_child.cpp
   macos/rendezvous_macos.cpp
@@ -29,9 +34,9 @@ set(_taskport_macos_sources
   macos/wait_status.cpp
 )
 target_sources(taskport_objects PRIVATE ${_taskport_macos_sources})
-# audit_token_to_pid (the sender check of the rendezvous) is in libbsm: a
-# link dependency of every target made of the objects (and of taskport.pc).
-list(APPEND _taskport_link_libraries bsm)
+# Nothing beyond libSystem: the audit token is read directly
+# (task_identity.hpp), so there is no -lbsm — and taskport.pc's
+# Libs.private needs nothing for macOS.
 if(TASKPORT_MACOS_WERROR)
   set_property(SOURCE ${_taskport_macos_sources} APPEND PROPERTY COMPILE_OPTIONS -Werror)
 endif()
@@ -61,6 +66,15 @@ set_target_properties(taskport_preload PROPERTIES
   PREFIX "lib"
   OUTPUT_NAME taskport_preload
   CXX_VISIBILITY_PRESET hidden)
+# Universal on a Mac: an x86_64 program under Rosetta on Apple silicon runs
+# the x86_64 dyld, which takes the x86_64 slice (dyld-1378
+# mach_o/GradedArchitectures.cpp), and an arm64 one the arm64 slice. The
+# zig cross build (cmake/zig-macos.cmake) makes one slice per build tree;
+# tools/macos-cross-build joins the two with llvm-lipo and checks the result.
+if(NOT TASKPORT_ZIG)
+  set(TASKPORT_PRELOAD_ARCHITECTURES "x86_64;arm64" CACHE STRING "Slices of libtaskport_preload.dylib")
+  set_target_properties(taskport_preload PROPERTIES OSX_ARCHITECTURES "${TASKPORT_PRELOAD_ARCHITECTURES}")
+endif()
 
 # Where it is installed and found: src/CMakeLists.txt.
 unset(_taskport_macos_sources)

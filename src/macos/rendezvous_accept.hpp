@@ -20,13 +20,20 @@ using common::Expectation;
 
 // Waits for the expected process's task port on `server` until
 // expect.deadline (which must be set). On success the handoff's task right
-// is returned with the reply right (if the child waits). Throws
-// Error(…, Step::accept_task, name) as rendezvous.hpp says.
+// is returned with the reply right (if the child waits) and the identity it
+// was checked to name. Throws Error(…, Step::accept_task, name) as
+// rendezvous.hpp says; ESRCH also for a task port whose task ended before
+// it could be checked (a child that sent and exited at once: its pid is
+// gone from pid_for_task's view by then).
 Handoff accept_handoff(Server& server, const Expectation& expect);
 
-// The Task for an accepted task port of process `pid` (which must not have
-// been reaped: its exit watch is registered by pid); `program` is its
-// Error::program() (taskport/error.hpp).
-Task make_task(SendRight port, pid_t pid, std::string program);
+// The words that open the detail of that last ESRCH: the child did send
+// (a caller adding hints about a child that never sent leaves this alone).
+inline constexpr const char* kSentButEnded = "the child sent its task port, but ";
+
+// The Task for an accepted task port of the task `identity` (whose process
+// must not have been reaped: its exit watch is registered by pid);
+// `program` is its Error::program() (taskport/error.hpp).
+Task make_task(SendRight port, const TaskIdentity& identity, std::string program);
 
 }  // namespace taskport::backend::rendezvous

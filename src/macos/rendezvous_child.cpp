@@ -21,13 +21,22 @@ void drop_receive(mach_port_t name) noexcept {
   if (MACH_PORT_VALID(name)) ::mach_port_mod_refs(mach_task_self(), name, MACH_PORT_RIGHT_RECEIVE, -1);
 }
 
-// The port to send for this task, and how. Since macOS 11/12 the port
-// mach_task_self() returns may be *immovable* (xnu's control port options):
-// copying it into a message then fails, or raises a guard exception. The
-// task's control port as task_get_special_port(TASK_KERNEL_PORT) returns it
-// is a separate, movable send right to the same task: send that (moving our
-// own reference), and fall back to copying mach_task_self() where the call
-// fails.
+// The port to send for this task, and how. On macOS only platform binaries
+// (and browser engines) get an immovable, pinned control port: xnu
+// osfmk/ipc/ipc_init.c IPC_CONTROL_PORT_OPTIONS_DEFAULT is the 1P-only
+// IMMOVABLE_1P_HARD | PINNED_1P_HARD, and osfmk/kern/task.c
+// task_set_exc_guard_ctrl_port_default gives the 1P options only where
+// task_is_hardened_binary (platform or web-browser-engine entitlement) —
+// not to codesign's hardened runtime. So for the programs taskport serves
+// mach_task_self() is movable; should it not be (a platform binary that
+// let the preload in, a future policy), copying it would fail the send
+// (osfmk/ipc/ipc_right.c copyin: KERN_INVALID_CAPABILITY, with a fatal
+// EXC_GUARD for HARD). task_get_special_port(self, TASK_KERNEL_PORT)
+// returns a substitute-once wrapper of the non-pinned control port, movable
+// even then (osfmk/kern/ipc_tt.c task_get_special_port_from_user →
+// task_get_non_substituted_self): send that, moving our one reference, and
+// fall back to copying mach_task_self() where the call is refused (it is
+// subject to the MAC hook mac_task_check_get_movable_control_port).
 struct SelfPort {
   mach_port_t name = MACH_PORT_NULL;
   mach_msg_type_name_t disposition = MACH_MSG_TYPE_COPY_SEND;
@@ -61,16 +70,26 @@ kern_return_t send_task_message(mach_port_t server, mach_port_t reply) noexcept 
   msg.task.name = self.name;
   msg.task.disposition = self.disposition;
   msg.task.type = MACH_MSG_PORT_DESCRIPTOR;
-  kern_return_t kr;
-  do {
-    kr = ::mach_msg(&msg.header, MACH_SEND_MSG | MACH_SEND_TIMEOUT | MACH_SEND_INTERRUPT, sizeof msg, 0,
-                    MACH_PORT_NULL, kChildSendTimeoutMs, MACH_PORT_NULL);
-  } while (kr == MACH_SEND_INTERRUPTED);
-  // A message that was not sent leaves (or hands back) the moved right in
-  // our space: deallocate it. Nothing else in this process runs meanwhile (a
-  // library constructor, or a freshly forked child), so the name cannot
-  // have been reused.
-  if (kr != MACH_MSG_SUCCESS && self.disposition == MACH_MSG_TYPE_MOVE_SEND) drop_send(self.name);
+  // Without MACH_SEND_INTERRUPT, libsyscall's mach_msg sends again when the
+  // send was interrupted (libsyscall/mach/mach_msg.c mach_msg2_internal).
+  const kern_return_t kr = ::mach_msg(&msg.header, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof msg, 0,
+                                      MACH_PORT_NULL, kChildSendTimeoutMs, MACH_PORT_NULL);
+  if (kr == MACH_SEND_TIMED_OUT || kr == MACH_SEND_INTERRUPTED) {
+    // The kernel copied the message in and then handed it back: every right
+    // it carried is in our space again, under the names and dispositions in
+    // the buffer — the extra reference COPY_SEND made to the server, the
+    // send-once right MAKE_SEND_ONCE made to the reply port, the task port
+    // (xnu osfmk/ipc/mach_msg.c: a failed ipc_kmsg_send is followed by
+    // mach_msg_receive_pseudo, ipc_kmsg.c ipc_kmsg_copyout_pseudo, "Caller
+    // still has message"). mach_msg_destroy releases exactly those.
+    ::mach_msg_destroy(&msg.header);
+  } else if (kr != MACH_MSG_SUCCESS && self.disposition == MACH_MSG_TYPE_MOVE_SEND) {
+    // Refused before the copyin (e.g. a dead server name): the moved right
+    // is still ours. Nothing else in this process runs meanwhile (a library
+    // constructor, or a freshly forked child), so the name cannot have been
+    // reused.
+    drop_send(self.name);
+  }
   return kr;
 }
 
@@ -98,63 +117,112 @@ kern_return_t await_go(mach_port_t reply, bool& parent_gone) noexcept {
   }
 }
 
-}  // namespace
-
-ChildOutcome send_task_port(const char* name, bool wait) noexcept {
+ChildOutcome failed(ChildStep step, kern_return_t kr) noexcept {
   ChildOutcome out;
-  mach_port_t server = MACH_PORT_NULL;
-  // bootstrap_look_up takes a name_t (char[128]); pass a full-size copy so
-  // that it never reads past a shorter string's end.
-  name_t service;
-  std::memset(service, 0, sizeof service);
-  std::strncpy(service, name, sizeof service - 1);
-  kern_return_t kr = ::bootstrap_look_up(bootstrap_port, service, &server);
-  if (kr != KERN_SUCCESS) {
-    out.step = ChildStep::look_up;
-    out.kr = kr;
-    return out;
-  }
+  out.step = step;
+  out.kr = kr;
+  return out;
+}
 
+// Sends to `server` (a send right this consumes) and, with `wait`, waits
+// for go. `found` is how finding the server went (`finding`: the step).
+ChildOutcome send_to(kern_return_t found, ChildStep finding, mach_port_t server, bool wait) noexcept {
+  if (found != KERN_SUCCESS) return failed(finding, found);
   mach_port_t reply = MACH_PORT_NULL;
-  kr = wait ? ::mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &reply) : KERN_SUCCESS;
+  kern_return_t kr =
+      wait ? ::mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &reply) : KERN_SUCCESS;
   if (kr != KERN_SUCCESS) {
     drop_send(server);
-    out.step = ChildStep::reply_port;
-    out.kr = kr;
-    return out;
+    return failed(ChildStep::reply_port, kr);
   }
 
   kr = send_task_message(server, reply);
   drop_send(server);
   if (kr != MACH_MSG_SUCCESS) {
     drop_receive(reply);
-    out.step = ChildStep::send;
-    out.kr = kr;
-    return out;
+    return failed(ChildStep::send, kr);
   }
 
+  ChildOutcome out;
   if (!wait) return out;
   kr = await_go(reply, out.parent_gone);
   drop_receive(reply);
-  if (kr != KERN_SUCCESS) {
-    out.step = ChildStep::await_go;
-    out.kr = kr;
-  }
+  if (kr != KERN_SUCCESS) return failed(ChildStep::await_go, kr);
   return out;
 }
 
+// Takes the send right in registered slot 2 (into `server`) and clears the
+// slot. mach_ports_lookup hands out a new send right for every non-null
+// slot, in an array it vm_allocates here; mach_ports_register replaces all
+// three slots, padding a shorter list with MACH_PORT_NULL (xnu
+// libsyscall/mach/task.c mach_ports_lookup, mach_ports_register;
+// osfmk/kern/ipc_tt.c _kernelrpc_mach_ports_register3). So slots 0 and 1
+// are registered again as they were, and slot 2 becomes empty.
+kern_return_t take_registered_port(mach_port_t& server) noexcept {
+  server = MACH_PORT_NULL;
+  mach_port_array_t ports = nullptr;
+  mach_msg_type_number_t count = 0;
+  kern_return_t kr = ::mach_ports_lookup(mach_task_self(), &ports, &count);
+  if (kr != KERN_SUCCESS) return kr;
+  mach_port_t kept[kRegisteredSlot] = {};
+  for (mach_msg_type_number_t i = 0; i < count; ++i) {
+    if (i < kRegisteredSlot) {
+      kept[i] = ports[i];
+    } else if (i == kRegisteredSlot) {
+      server = ports[i];
+    } else {
+      drop_send(ports[i]);
+    }
+  }
+  // A failed clear is not fatal: the program's children would inherit a
+  // send right to a port that is destroyed once the spawner accepted.
+  ::mach_ports_register(mach_task_self(), kept, kRegisteredSlot);
+  for (mach_port_t p : kept) drop_send(p);
+  ::vm_deallocate(mach_task_self(), reinterpret_cast<vm_address_t>(ports), count * sizeof(mach_port_t));
+  return MACH_PORT_VALID(server) ? KERN_SUCCESS : KERN_INVALID_NAME;  // the slot was empty
+}
+
+}  // namespace
+
+ChildOutcome send_task_port(const char* name, bool wait) noexcept {
+  mach_port_t server = MACH_PORT_NULL;
+  // bootstrap_look_up takes a name_t (char[128]); pass a full-size copy so
+  // that it never reads past a shorter string's end.
+  name_t service;
+  std::memset(service, 0, sizeof service);
+  std::strncpy(service, name, sizeof service - 1);
+  const kern_return_t kr = ::bootstrap_look_up(bootstrap_port, service, &server);
+  return send_to(kr, ChildStep::look_up, server, wait);
+}
+
+ChildOutcome send_task_port_to_registered(bool wait) noexcept {
+  mach_port_t server = MACH_PORT_NULL;
+  const kern_return_t kr = take_registered_port(server);
+  return send_to(kr, ChildStep::registered_port, server, wait);
+}
+
 bool send_from_environment(ChildOutcome& outcome) noexcept {
+  // An empty variable counts as absent (the spawner blanks the other
+  // route's variable rather than editing the program's environment).
   const char* value = ::getenv(kNameVariable);
-  if (value == nullptr) return false;
+  if (value != nullptr && *value == '\0') value = nullptr;
+  const char* slot = ::getenv(kSlotVariable);
+  const bool registered = value == nullptr && slot != nullptr && std::strcmp(slot, kRegisteredSlotValue) == 0;
+  if (value == nullptr && !registered) {
+    ::unsetenv(kNameVariable);
+    ::unsetenv(kSlotVariable);
+    return false;
+  }
   // Copy before unsetenv frees the string.
   name_t name;
   std::memset(name, 0, sizeof name);
-  std::strncpy(name, value, sizeof name - 1);
+  if (value != nullptr) std::strncpy(name, value, sizeof name - 1);
   const char* wait_value = ::getenv(kWaitVariable);
   const bool wait = wait_value != nullptr && std::strcmp(wait_value, "1") == 0;
   ::unsetenv(kNameVariable);
+  ::unsetenv(kSlotVariable);
   ::unsetenv(kWaitVariable);
-  outcome = send_task_port(name, wait);
+  outcome = registered ? send_task_port_to_registered(wait) : send_task_port(name, wait);
   return true;
 }
 

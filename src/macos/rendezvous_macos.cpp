@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // The Rendezvous (taskport/rendezvous.hpp) over Mach: a receive right
-// registered with launchd under a random name, the child's task port in a
-// port-descriptor message, accepted only from the expected pid (audit
-// trailer). See rendezvous_protocol.hpp for the wire protocol.
+// registered with launchd under a random name (or passed in registered slot
+// 2), the child's task port in a port-descriptor message, accepted only
+// from the expected pid and naming the sending image (audit trailer and the
+// port's audit token). See rendezvous_protocol.hpp for the wire protocol.
 #include <errno.h>
 #include <unistd.h>
 
 #include <optional>
 
+#include "common/command_access.hpp"
 #include "common/pid_program.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
@@ -26,9 +28,25 @@ struct Rendezvous::Impl {
   bool finished = false;                              // accepted, or let go
 };
 
-Rendezvous::Rendezvous(Start start) : impl_(std::make_unique<Impl>()) {
+namespace {
+
+backend::rendezvous::Server make_server(Command::MachRoute route, const std::string& program) {
+  using backend::rendezvous::Server;
+  switch (route) {
+    case Command::MachRoute::launchd: return Server(Server::Route::launchd, program);
+    case Command::MachRoute::registered_ports: return Server(Server::Route::registered_ports, program);
+    case Command::MachRoute::automatic: break;
+  }
+  return Server::automatic(program);
+}
+
+}  // namespace
+
+Rendezvous::Rendezvous(Start start) : Rendezvous(start, Command::MachRoute::automatic) {}
+
+Rendezvous::Rendezvous(Start start, Command::MachRoute route) : impl_(std::make_unique<Impl>()) {
   impl_->start = start;
-  impl_->server.emplace(common::pid_program(::getpid()));
+  impl_->server.emplace(make_server(route, common::pid_program(::getpid())));
 }
 
 // Where Impl is complete (move assignment: common/rendezvous.cpp).
@@ -39,13 +57,24 @@ Rendezvous::ChildSetup Rendezvous::child_setup() const {
   ChildSetup setup;
   if (!impl_ || !impl_->server)
     throw Error(EINVAL, Step::rendezvous, common::pid_program(::getpid()), "the rendezvous has ended");
-  setup.env.emplace_back(backend::rendezvous::kNameVariable, impl_->server->name());
+  using backend::rendezvous::Server;
+  if (impl_->server->route() == Server::Route::launchd) {
+    setup.env.emplace_back(backend::rendezvous::kNameVariable, impl_->server->name());
+  } else {
+    setup.env.emplace_back(backend::rendezvous::kSlotVariable, backend::rendezvous::kRegisteredSlotValue);
+    setup.registered_port = impl_->server->registered_port();
+  }
   if (impl_->start == Start::when_let_go) setup.env.emplace_back(backend::rendezvous::kWaitVariable, "1");
   return setup;
 }
 
 Command& Rendezvous::prepare(Command& cmd) const {
-  for (auto& kv : child_setup().env) cmd.env(kv.first, kv.second);
+  const ChildSetup setup = child_setup();
+  for (auto& kv : setup.env) cmd.env(kv.first, kv.second);
+  // An earlier prepare() of the other route must not leave its variable.
+  cmd.env_remove(setup.registered_port != 0 ? backend::rendezvous::kNameVariable
+                                            : backend::rendezvous::kSlotVariable);
+  detail::CommandAccess::set_registered_port(cmd, setup.registered_port);
   return cmd;
 }
 
@@ -63,7 +92,7 @@ Task accept_task(Rendezvous::Impl& impl, backend::rendezvous::Expectation& expec
   impl.server.reset();
   impl.finished = true;
   impl.reply = std::move(handoff.reply);
-  Task task = backend::rendezvous::make_task(std::move(handoff.task), expect.pid, expect.name);
+  Task task = backend::rendezvous::make_task(std::move(handoff.task), handoff.identity, expect.name);
   // at_once: a child that waits anyway (it asked with a reply right) goes on now.
   if (impl.start == Rendezvous::Start::at_once && impl.reply.valid())
     backend::rendezvous::send_go(impl.reply);
@@ -107,6 +136,9 @@ bool send_task_to_spawner() {
   const char* what = "bootstrap_look_up";
   switch (outcome.step) {
     case ChildStep::look_up: what = "bootstrap_look_up of the spawner's port (has it gone?)"; break;
+    case ChildStep::registered_port:
+      what = "mach_ports_lookup of the spawner's port in registered slot 2";
+      break;
     case ChildStep::reply_port: what = "mach_port_allocate"; break;
     case ChildStep::send: what = "mach_msg send of the task port"; break;
     case ChildStep::await_go: what = "mach_msg receive of the spawner's go"; break;

@@ -4,14 +4,28 @@
 // (rendezvous_server.cpp), the child's side (rendezvous_child.cpp) and the
 // preload dylib.
 //
+// How the child finds the parent's port R — one of two routes:
+//   launchd:          the parent registers R under a unique name
+//                     (bootstrap_check_in) and passes the name in
+//                     TASKPORT_RENDEZVOUS_NAME; the child looks it up.
+//   registered ports: where launchd refuses the registration (a Seatbelt
+//                     sandbox without mach-register: BOOTSTRAP_NOT_PRIVILEGED),
+//                     the parent passes a send right to R in slot 2 of the
+//                     child's registered ports (posix_spawnattr_set_registered_
+//                     ports_np) and TASKPORT_RENDEZVOUS_PORT_SLOT=2; the child
+//                     reads it with mach_ports_lookup and clears the slot.
+//
 //   parent                                     child (after exec, or after fork)
 //   ------                                     -----
 //   bootstrap_check_in(<unique name>)
 //     → receive right R, registered in launchd
+//   (or: mach_port_allocate → R, private)
 //   spawn with <name> in the environment
+//   (or R's send right in registered slot 2)
 //   (and TASKPORT_RENDEZVOUS_WAIT=1 if the
 //   child is to wait until let go)
 //                                              bootstrap_look_up(<name>) → send right to R
+//                                              (or mach_ports_lookup: slot 2)
 //                                              [wait: new port G (receive right)]
 //                                              send TaskPortMessage to R:
 //                                                remote: COPY_SEND R
@@ -23,7 +37,9 @@
 //   with an audit trailer; accept only
 //   the expected pid, id, size, one port
 //   descriptor of disposition PORT_SEND;
-//   pid_for_task(port) == pid
+//   pid_for_task(port) == pid, and the
+//   port's audit token (pid, pid version)
+//   == the sender's (the trailer's)
 //   destroy R (the registration goes too)
 //   [wait: e.g. task_suspend(port), then
 //   send GoMessage on the send-once right]      [wait: receive on G (bounded): go, or
@@ -48,8 +64,20 @@ namespace taskport::backend::rendezvous {
 //   kNameVariable: the bootstrap service name of the parent's receive right.
 //   kWaitVariable: "1": after sending, wait until the parent lets us go
 //                  (Rendezvous::Start::when_let_go).
+//   kSlotVariable: "2": the registered-ports route (no kNameVariable): the
+//                  parent's port is in slot kRegisteredSlot.
 inline constexpr const char* kNameVariable = "TASKPORT_RENDEZVOUS_NAME";
 inline constexpr const char* kWaitVariable = "TASKPORT_RENDEZVOUS_WAIT";
+inline constexpr const char* kSlotVariable = "TASKPORT_RENDEZVOUS_PORT_SLOT";
+
+// Registered ports: a task has TASK_PORT_REGISTER_MAX (3) slots
+// (xnu osfmk/mach/mach_param.h; the SDK header is not in zig's set), which
+// every new task inherits from its parent at fork, posix_spawn and exec
+// (osfmk/kern/ipc_tt.c ipc_task_init: "inherit registered ports"). Slots 0
+// and 1 stay what the spawner has; the rendezvous uses the last one.
+inline constexpr unsigned kRegisteredPortSlots = 3;
+inline constexpr unsigned kRegisteredSlot = 2;
+inline constexpr const char* kRegisteredSlotValue = "2";
 
 // Bootstrap names are at most 128 bytes including the NUL (name_t).
 inline constexpr std::size_t kMaxNameLength = 127;

@@ -9,10 +9,14 @@
 // task port *after* exec: the preload dylib is inserted with
 // DYLD_INSERT_LIBRARIES, and its constructor, before main, hands
 // mach_task_self() over through a Rendezvous (rendezvous_protocol.hpp).
-// Command::task_via_preload() is therefore implied on macOS.
+// Command::task_via_preload() is therefore implied on macOS. Right after
+// posix_spawn returns, the child's code-signing state and executable say
+// whether dyld will honour the variable (dyld_policy.hpp): a refusal is
+// reported then, with the child killed and reaped, not after the timeout.
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -28,6 +32,7 @@
 #include "macos/dyld_policy.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/launch.hpp"
+#include "macos/rendezvous_accept.hpp"
 #include "macos/rendezvous_protocol.hpp"
 #include "macos/spawn_plan.hpp"
 #include "macos/wait_status.hpp"
@@ -65,23 +70,56 @@ std::string insert_libraries(const Command& cmd, const std::string& preload) {
   return value;
 }
 
-// Rendezvous::accept, with `hint` added to the errors that mean the preload
+// The signal that ended our unreaped child `pid`, or 0 (still running,
+// exited normally, or unknown). Never reaps (WNOWAIT).
+int killing_signal(pid_t pid) {
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
+    return 0;
+  return info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED ? info.si_status : 0;
+}
+
+// Rendezvous::accept, with a hint added to the errors that mean the preload
 // did not run (the child exited, or nothing came in time).
 Task accept_with_hint(Rendezvous& rendezvous, const Child& child, std::chrono::milliseconds timeout,
-                      const std::string& hint) {
+                      const std::string& path, const backend::DyldVerdict& verdict) {
   try {
     return rendezvous.accept(child, timeout);
   } catch (const Error& e) {
     if (e.step() != Step::accept_task || (e.errno_value() != ESRCH && e.errno_value() != ETIMEDOUT)) throw;
-    throw Error(e.errno_value(), Step::accept_task, child.program(), std::string(e.what()) + "; " + hint);
+    // The preload ran and sent; the program just ended at once.
+    if (std::string(e.what()).find(backend::rendezvous::kSentButEnded) != std::string::npos) throw;
+    const int signal = e.errno_value() == ESRCH ? killing_signal(child.pid()) : 0;
+    throw Error(e.errno_value(), Step::accept_task, child.program(),
+                std::string(e.what()) + "; " + backend::preload_hint(path, verdict, signal));
+  }
+}
+
+// The registered-ports route passes the port as a posix_spawn attribute; a
+// spawn with pre_exec hooks forks instead (launch.hpp).
+void validate_route(const Command& cmd, mach_port_t registered_port) {
+  if (MACH_PORT_VALID(registered_port) && !detail::CommandAccess::pre_exec_hooks(cmd).empty()) {
+    throw Error(
+        EINVAL, Step::validate_command, cmd.get_program(),
+        "the registered-ports route of the rendezvous (a sandbox without mach-register, or "
+        "Command::MachRoute::registered_ports) passes its port through posix_spawn, and pre_exec hooks "
+        "need fork + exec: use one or the other");
   }
 }
 
 }  // namespace
 
+Command& Command::mach_route(MachRoute route) {
+  mach_route_ = route;
+  return *this;
+}
+
 Child Command::spawn() const {
   common::validate_command(*this, false);
+  const mach_port_t registered = detail::CommandAccess::registered_port(*this);
+  validate_route(*this, registered);
   SpawnPlan plan;
+  plan.registered_port = registered;
   backend::build_spawn_plan(*this, {}, plan);
   const backend::Launched launched = backend::launch(*this, plan);
   return make_child(*this, launched.pid, plan);
@@ -95,20 +133,32 @@ std::pair<Child, Task> Command::spawn_with_task() const {
   // With start_suspended the child waits in the preload's constructor,
   // before main, until we have suspended it and let it go.
   const bool suspended = detail::CommandAccess::start_suspended(*this);
-  Rendezvous rendezvous(suspended ? Rendezvous::Start::when_let_go : Rendezvous::Start::at_once);
-  std::vector<std::pair<std::string, std::string>> extra = rendezvous.child_setup().env;
+  Rendezvous rendezvous(suspended ? Rendezvous::Start::when_let_go : Rendezvous::Start::at_once,
+                        detail::CommandAccess::mach_route(*this));
+  Rendezvous::ChildSetup setup = rendezvous.child_setup();
+  validate_route(*this, setup.registered_port);
+  std::vector<std::pair<std::string, std::string>> extra = std::move(setup.env);
+  // Blank the other route's variable, should the Command's environment have
+  // one (the child side takes an empty one for none).
+  extra.emplace_back(
+      setup.registered_port != 0 ? backend::rendezvous::kNameVariable : backend::rendezvous::kSlotVariable,
+      "");
   extra.emplace_back("DYLD_INSERT_LIBRARIES", insert_libraries(*this, preload));
 
   SpawnPlan plan;
+  plan.registered_port = setup.registered_port;
   backend::build_spawn_plan(*this, extra, plan);
   const backend::Launched launched = backend::launch(*this, plan);
   Child child = make_child(*this, launched.pid, plan);
-  common::ChildGuard guard(child);
+  common::ChildGuard guard(child);  // kills and reaps the child if anything below throws
 
-  const backend::DyldVerdict verdict = backend::check_dyld_policy(launched.path);
-  if (verdict.refuse != 0) throw Error(verdict.refuse, Step::accept_task, get_program(), verdict.reason);
+  const backend::DyldVerdict verdict = backend::check_dyld_policy(launched.pid, launched.path, preload);
+  if (verdict.refuse != 0) {
+    throw Error(verdict.refuse, Step::accept_task, get_program(),
+                "refused at once, before waiting for the preload: " + verdict.reason);
+  }
   Task task = accept_with_hint(rendezvous, child, detail::CommandAccess::preload_timeout(*this),
-                               backend::preload_hint(launched.path, verdict.reason));
+                               launched.path, verdict);
   if (suspended) {
     task.suspend();
     rendezvous.let_go();  // it runs on only when the Task resumes it

@@ -6,6 +6,8 @@
 // posix_spawn (no hooks) and fork + exec (pre_exec hooks).
 #pragma once
 
+#include <mach/mach.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +19,10 @@ namespace taskport::backend {
 
 struct SpawnPlan : posix::LaunchPlan {
   std::vector<std::string> candidates;  // execve candidates in order (execvp semantics)
+  // The registered-ports route of the rendezvous: the send right for the
+  // child's registered slot 2 (registered_ports.hpp), or MACH_PORT_NULL.
+  // Borrowed from the Rendezvous, which outlives the spawn.
+  mach_port_t registered_port = MACH_PORT_NULL;
 };
 
 // Builds the plan for `cmd`, with `extra_env` set in the child's environment

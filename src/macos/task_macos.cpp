@@ -8,6 +8,7 @@
 #include "common/backend.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
+#include "macos/task_identity.hpp"
 #include "macos/task_impl.hpp"
 #include "taskport/error.hpp"
 
@@ -18,6 +19,42 @@ const std::string& program_of(const Task::Impl& task) noexcept { return task.pro
 }  // namespace backend
 
 using backend::kern_error;
+
+bool Task::Impl::image_alive(Step step) const {
+  audit_token_t token{};
+  mach_msg_type_number_t count = TASK_AUDIT_TOKEN_COUNT;
+  // A name-flavour query (osfmk/kern/task.c task_info: TASK_AUDIT_TOKEN),
+  // answered for any task port, Developer Mode or not; KERN_INVALID_ARGUMENT
+  // once the task is inactive (exited, or terminated by an exec), then
+  // MACH_SEND_INVALID_DEST once its port is destroyed.
+  const kern_return_t kr =
+      ::task_info(port.get(), TASK_AUDIT_TOKEN, reinterpret_cast<task_info_t>(&token), &count);
+  if (kr == KERN_INVALID_ARGUMENT || kr == MACH_SEND_INVALID_DEST) return false;
+  if (kr != KERN_SUCCESS) throw kern_error(kr, step, program, "task_info(TASK_AUDIT_TOKEN)");
+  const backend::TaskIdentity now = backend::identity_of(token);
+  return now.pid == pid && now.pid_version == pid_version;
+}
+
+Error Task::Impl::call_error(kern_return_t kr, Step step, const char* call, const std::string& what) const {
+  // Developer Mode off: the kernel refuses to turn another task's control
+  // port into its task or map (xnu osfmk/kern/ipc_tt.c
+  // task_conversion_eval_internal: "If Developer Mode is not enabled, deny
+  // attempts to translate foreign task's control port completely. Read
+  // port or corpse is okay"), so control-flavour MIG routines get
+  // VM_MAP_NULL and return KERN_INVALID_ARGUMENT (osfmk/vm/vm_user.c
+  // mach_vm_protect, mach_vm_write) — the code a dead task gives too. A
+  // task that still answers the name-flavour audit-token query is not dead.
+  if (kr == KERN_INVALID_ARGUMENT && image_alive(step)) {
+    std::string detail = what.empty() ? std::string() : what + ": ";
+    detail +=
+        backend::kern_text(call, kr) +
+        "; the task is alive, so the kernel refused the control-flavour call itself: Developer Mode is "
+        "off (macOS refuses control of another task's memory then; reads, regions, threads, registers "
+        "and suspend/resume still work — enable Developer Mode in System Settings > Privacy & Security)";
+    return Error(EPERM, step, program, detail);
+  }
+  return kern_error(kr, step, program, call, what);
+}
 
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
@@ -35,20 +72,20 @@ pid_t Task::pid() const noexcept { return impl_->pid; }
 int Task::exit_fd() const noexcept { return impl_->exit_kq.get(); }
 
 bool Task::is_alive() const {
-  if (impl_->exit_kq) return !backend::exit_watch_fired(impl_->exit_kq.get(), impl_->program);
-  // No exit watch: ask the task port. pid_for_task fails once the task is
-  // gone (exited, or replaced by an exec).
-  int pid = -1;
-  return ::pid_for_task(impl_->port.get(), &pid) == KERN_SUCCESS;
+  // The exit watch follows the process across exec (bsd/kern/kern_exec.c
+  // proc_transfer_knotes), but the Task names one image: after an exec the
+  // pid lives on and the task the port names is dead. So both must hold.
+  if (impl_->exit_kq && backend::exit_watch_fired(impl_->exit_kq.get(), impl_->program)) return false;
+  return impl_->image_alive(Step::poll);
 }
 
 void Task::signal(int sig) {
   // kill(2) takes a pid; make sure it still names our task first (the pid
-  // of an exited, reaped task may have been recycled).
-  int pid = -1;
-  const kern_return_t kr = ::pid_for_task(impl_->port.get(), &pid);
-  if (kr != KERN_SUCCESS || pid != impl_->pid || !is_alive()) {
-    throw Error(ESRCH, Step::send_signal, impl_->program, "the task has exited");
+  // of an exited, reaped task may have been recycled, and after an exec it
+  // names another image).
+  if (!is_alive()) {
+    throw Error(ESRCH, Step::send_signal, impl_->program,
+                "the task has exited (or exec'd: the Task names the image that sent its port)");
   }
   if (::kill(impl_->pid, sig) != 0) throw Error(errno, Step::send_signal, impl_->program);
 }

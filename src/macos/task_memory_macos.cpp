@@ -5,10 +5,21 @@
 // read). It copies all or nothing, so when a range fails the readable
 // prefix is found by reading it again page by page.
 // Writes: mach_vm_write; a write into a page without write permission
-// (code: software breakpoints) is done by mach_vm_protect(VM_PROT_WRITE |
-// VM_PROT_COPY) of just the pages written — VM_PROT_COPY gives the task a
+// (code: software breakpoints) is done by mach_vm_protect of just the pages
+// written to (protection & ~VM_PROT_EXECUTE) | VM_PROT_WRITE | VM_PROT_COPY,
+// the write, and the old protection put back. VM_PROT_COPY gives the task a
 // private copy of shared or file-backed pages instead of writing through to
-// the file or the shared cache — and the old protection is put back after.
+// the file or the shared cache. EXECUTE is dropped for the write because
+// xnu refuses write+execute (osfmk/vm/vm_map.c vm_map_protect: "can't have
+// both write and exec at the same time" → KERN_PROTECTION_FAILURE; with
+// VM_PROT_COPY any EXECUTE bit is refused) on every arm64 task and on
+// x86_64 tasks with CS_ENFORCEMENT; the private copy keeps the entry's
+// maximum protection, so restoring r-x afterwards succeeds
+// (vm_map_entry_cs_associate: "remapped from r-x/r-x to rw-/rwx via
+// vm_protect(VM_PROT_COPY) which is what a debugger or dtrace would be
+// doing"). Running the patched page is another matter: see task.hpp
+// (CS_DEBUGGED). Control-flavour calls (mach_vm_write, mach_vm_protect) need
+// Developer Mode for another task's port (Task::Impl::call_error).
 // The port names exactly the task that sent it, so no pid-reuse check is
 // needed: once the task is gone every call fails (→ ESRCH).
 #include <errno.h>
@@ -95,7 +106,7 @@ bool protection_at(const Task::Impl& t, std::uint64_t address, vm_prot_t& protec
   backend::SendRight object_right(object);  // unused; always MACH_PORT_NULL on current kernels
   if (kr != KERN_SUCCESS) {
     if (errno_from_kern(kr) == EFAULT) return false;
-    throw kern_error(kr, Step::write_memory, t.program, "mach_vm_region");
+    throw t.call_error(kr, Step::write_memory, "mach_vm_region");
   }
   if (start > address) return false;
   protection = info.protection;
@@ -109,8 +120,8 @@ kern_return_t write_protected(const Task::Impl& t, std::uint64_t address, const 
                               std::size_t size, vm_prot_t protection) {
   const std::uint64_t first = address / kPage * kPage;
   const std::uint64_t last = (address + size + kPage - 1) / kPage * kPage;
-  kern_return_t kr =
-      ::mach_vm_protect(t.port.get(), first, last - first, FALSE, protection | VM_PROT_WRITE | VM_PROT_COPY);
+  const vm_prot_t writable = (protection & ~VM_PROT_EXECUTE) | VM_PROT_WRITE | VM_PROT_COPY;
+  kern_return_t kr = ::mach_vm_protect(t.port.get(), first, last - first, FALSE, writable);
   if (kr != KERN_SUCCESS) return kr;
   kr = ::mach_vm_write(t.port.get(), address, static_cast<vm_offset_t>(reinterpret_cast<uintptr_t>(data)),
                        static_cast<mach_msg_type_number_t>(size));
@@ -143,7 +154,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
                       static_cast<mach_msg_type_number_t>(size));
   if (kr == KERN_SUCCESS) return;
   if (kr != KERN_PROTECTION_FAILURE && kr != KERN_INVALID_ADDRESS) {
-    throw kern_error(kr, Step::write_memory, t.program, "mach_vm_write", range);
+    throw t.call_error(kr, Step::write_memory, "mach_vm_write", range);
   }
   // Region by region: plain writes where writable, unprotect-write-restore
   // where not. A gap (unmapped) ends the write with EFAULT.
@@ -166,7 +177,7 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
     } else {
       kr = write_protected(t, at, from, chunk, protection);
     }
-    if (kr != KERN_SUCCESS) throw kern_error(kr, Step::write_memory, t.program, "mach_vm_write", range);
+    if (kr != KERN_SUCCESS) throw t.call_error(kr, Step::write_memory, "mach_vm_write", range);
     at = chunk_end;
   }
 }

@@ -27,11 +27,20 @@
 //   exe PATH | cwd PATH
 //   argc N | argv I ARG (one per argument)
 //   env KEY=VALUE (one per environ entry, in order)
-//   fd N DEV:INO TARGET (every open fd except the one listing /proc/self/fd;
-//                        DEV:INO from fstat, TARGET from readlink)
-//   sigblk HEX | sigign HEX | sigcgt HEX (the SigBlk/SigIgn/SigCgt lines of
-//                        /proc/self/status, i.e. the kernel's view)
+//   fd N DEV:INO TARGET (every open fd except one the listing itself opens;
+//                        DEV:INO from fstat; TARGET as Linux's readlink of
+//                        /proc/self/fd/N: a path, "pipe:[INO]", "socket:[INO]", ...)
+//   sigblk HEX | sigign HEX | sigcgt HEX (blocked, ignored and caught signals,
+//                        bit N-1 for signal N, as the kernel reports them)
 //   end
+//
+// The same report on every platform, from what each kernel offers:
+//   Linux: /proc/self/exe, /proc/self/fd and the SigBlk/SigIgn/SigCgt and
+//          TracerPid lines of /proc/self/status.
+//   macOS (no /proc): proc_pidpath, proc_pidinfo(PROC_PIDLISTFDS) and
+//          fcntl(F_GETPATH), sigprocmask and sigaction of every signal, and
+//          P_TRACED of sysctl KERN_PROC_PID (a traced process's tracer is its
+//          parent on macOS: ptrace reparents).
 //
 // Deliberately plain POSIX: no stdio, no iostreams, no threads, so that the
 // probe itself opens no descriptors and installs no handlers of its own.
@@ -42,6 +51,11 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__APPLE__)
+#include <libproc.h>
+#include <sys/proc_info.h>
+#include <sys/sysctl.h>
+#endif
 
 #include <cerrno>
 #include <cstdint>
@@ -82,6 +96,20 @@ std::string encode(const char* s) {
   return out;
 }
 
+struct Signals {
+  std::string blocked, ignored, caught;  // hex masks, bit N-1 for signal N
+};
+
+#if defined(__linux__)
+
+std::string link_target(const char* path) {
+  char buf[4096];
+  ssize_t n = readlink(path, buf, sizeof buf - 1);
+  if (n < 0) return "?";
+  buf[n] = '\0';
+  return buf;
+}
+
 std::string read_file(const char* path) {
   std::string text;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -107,13 +135,92 @@ std::string status_field(const std::string& status, const char* key) {
   return status.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
-std::string link_target(const char* path) {
-  char buf[4096];
-  ssize_t n = readlink(path, buf, sizeof buf - 1);
-  if (n < 0) return "?";
-  buf[n] = '\0';
+std::string executable() { return link_target("/proc/self/exe"); }
+
+// Every open descriptor but the directory's own.
+std::vector<int> open_fds() {
+  std::vector<int> fds;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    const int self = dirfd(dir);
+    while (dirent* d = readdir(dir)) {
+      if (d->d_name[0] == '.') continue;
+      int fd = std::atoi(d->d_name);
+      if (fd != self) fds.push_back(fd);
+    }
+    closedir(dir);
+  }
+  return fds;
+}
+
+std::string fd_target(int fd) { return link_target(("/proc/self/fd/" + std::to_string(fd)).c_str()); }
+
+Signals signals(std::string& tracer) {
+  const std::string status = "\n" + read_file("/proc/self/status");
+  tracer = status_field(status, "TracerPid");
+  return {status_field(status, "SigBlk"), status_field(status, "SigIgn"), status_field(status, "SigCgt")};
+}
+
+#elif defined(__APPLE__)
+
+std::string executable() {
+  char path[PROC_PIDPATHINFO_MAXSIZE];
+  return proc_pidpath(getpid(), path, sizeof path) > 0 ? std::string(path) : std::string("?");
+}
+
+// Every open descriptor, from the kernel's table (listing opens none).
+std::vector<int> open_fds() {
+  std::vector<int> fds;
+  const int bytes = proc_pidinfo(getpid(), PROC_PIDLISTFDS, 0, nullptr, 0);
+  if (bytes <= 0) return fds;
+  std::vector<proc_fdinfo> info(static_cast<size_t>(bytes) / sizeof(proc_fdinfo) + 16);
+  const int got = proc_pidinfo(getpid(), PROC_PIDLISTFDS, 0, info.data(),
+                               static_cast<int>(info.size() * sizeof(proc_fdinfo)));
+  for (int i = 0; got > 0 && i < got / static_cast<int>(sizeof(proc_fdinfo)); ++i)
+    fds.push_back(info[static_cast<size_t>(i)].proc_fd);
+  return fds;
+}
+
+// What Linux's /proc/self/fd/N link would say: the path of a vnode, or
+// "<kind>:[<inode>]" for the rest.
+std::string fd_target(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return "?";
+  const std::string ino = std::to_string(static_cast<unsigned long long>(st.st_ino));
+  if (S_ISFIFO(st.st_mode)) return "pipe:[" + ino + "]";
+  if (S_ISSOCK(st.st_mode)) return "socket:[" + ino + "]";
+  char path[MAXPATHLEN];
+  if (fcntl(fd, F_GETPATH, path) == 0) return path;
+  return "anon:[" + ino + "]";
+}
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
+
+Signals signals(std::string& tracer) {
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigprocmask(SIG_BLOCK, nullptr, &blocked);
+  uint64_t blk = 0, ign = 0, cgt = 0;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const uint64_t bit = uint64_t{1} << (sig - 1);
+    if (sigismember(&blocked, sig) == 1) blk |= bit;
+    struct sigaction sa;
+    if (sigaction(sig, nullptr, &sa) != 0) continue;
+    if (sa.sa_handler == SIG_IGN) ign |= bit;
+    else if (sa.sa_handler != SIG_DFL) cgt |= bit;
+  }
+  kinfo_proc kp{};
+  size_t size = sizeof kp;
+  int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, getpid()};
+  if (sysctl(mib, 4, &kp, &size, nullptr, 0) != 0 || size != sizeof kp) tracer = "?";
+  else tracer = (kp.kp_proc.p_flag & P_TRACED) ? std::to_string(getppid()) : "0";
+  return {hex(blk), hex(ign), hex(cgt)};
+}
+
+#endif
 
 void report(int out, int argc, char** argv) {
   std::string r;
@@ -125,7 +232,7 @@ void report(int out, int argc, char** argv) {
   line("ppid " + std::to_string(getppid()));
   line("pgid " + std::to_string(getpgid(0)));
   line("sid " + std::to_string(getsid(0)));
-  line("exe " + encode(link_target("/proc/self/exe").c_str()));
+  line("exe " + encode(executable().c_str()));
   {
     char cwd[4096];
     line(std::string("cwd ") + (getcwd(cwd, sizeof cwd) ? encode(cwd) : std::string("?")));
@@ -134,35 +241,22 @@ void report(int out, int argc, char** argv) {
   for (int i = 0; i < argc; ++i) line("argv " + std::to_string(i) + " " + encode(argv[i]));
   for (char** e = environ; e && *e; ++e) line("env " + encode(*e));
 
-  // Open descriptors: list them first (the directory's own fd excluded),
-  // then describe each once the listing fd is closed again.
-  std::vector<int> fds;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    const int self = dirfd(dir);
-    while (dirent* d = readdir(dir)) {
-      if (d->d_name[0] == '.') continue;
-      int fd = std::atoi(d->d_name);
-      if (fd != self) fds.push_back(fd);
-    }
-    closedir(dir);
-  } else {
-    line("error opendir");
-  }
-  for (int fd : fds) {
+  // List the descriptors first, then describe each once the listing is done.
+  for (int fd : open_fds()) {
     struct stat st;
     std::string id = "?";
     if (fstat(fd, &st) == 0)
       id = std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
            std::to_string(static_cast<unsigned long long>(st.st_ino));
-    std::string path = "/proc/self/fd/" + std::to_string(fd);
-    line("fd " + std::to_string(fd) + " " + id + " " + encode(link_target(path.c_str()).c_str()));
+    line("fd " + std::to_string(fd) + " " + id + " " + encode(fd_target(fd).c_str()));
   }
 
-  const std::string status = "\n" + read_file("/proc/self/status");
-  line("sigblk " + status_field(status, "SigBlk"));
-  line("sigign " + status_field(status, "SigIgn"));
-  line("sigcgt " + status_field(status, "SigCgt"));
-  line("tracerpid " + status_field(status, "TracerPid"));
+  std::string tracer;
+  const Signals s = signals(tracer);
+  line("sigblk " + s.blocked);
+  line("sigign " + s.ignored);
+  line("sigcgt " + s.caught);
+  line("tracerpid " + tracer);
   line("end");
   write_all(out, r.data(), r.size());
 }

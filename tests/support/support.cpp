@@ -11,6 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__APPLE__)
+#include <libproc.h>
+#include <mach/mach.h>
+#include <sys/proc_info.h>
+#include <sys/sysctl.h>
+#endif
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -31,6 +38,18 @@ const std::string& probe_path() {
   static const std::string path = TASKPORT_PROBE;
   return path;
 }
+
+#if defined(__APPLE__)
+namespace {
+// spawn_with_task() on macOS gets the Task from the program itself, through
+// the preload library (README "macOS: the exec finding"): every test binary
+// uses the one of this build tree, set before any test runs.
+const bool preload_set = [] {
+  taskport::set_preload_library(TASKPORT_PRELOAD);
+  return true;
+}();
+}  // namespace
+#endif
 
 Command probe(std::initializer_list<std::string> args) {
   Command cmd(probe_path());
@@ -247,10 +266,23 @@ Watchdog::~Watchdog() {
 
 Pipe make_pipe(int flags) {
   int fds[2];
+#if defined(__linux__)
   if (::pipe2(fds, flags) != 0) {
     ADD_FAILURE() << "pipe2: " << std::strerror(errno);
     return {};
   }
+#else
+  // No pipe2 on macOS; the test process has no thread that spawns
+  // meanwhile unless the test itself starts one (which then uses 0 flags).
+  if (::pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return {};
+  }
+  if (flags & O_CLOEXEC) {
+    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  }
+#endif
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
@@ -275,6 +307,23 @@ void write_str(int fd, const std::string& s) {
   }
 }
 
+#if defined(__APPLE__)
+std::set<int> open_fds() {
+  std::set<int> fds;
+  const int bytes = ::proc_pidinfo(::getpid(), PROC_PIDLISTFDS, 0, nullptr, 0);
+  if (bytes <= 0) {
+    ADD_FAILURE() << "proc_pidinfo(PROC_PIDLISTFDS): " << std::strerror(errno);
+    return fds;
+  }
+  // Room for descriptors opened meanwhile by other threads.
+  std::vector<proc_fdinfo> info(static_cast<size_t>(bytes) / sizeof(proc_fdinfo) + 64);
+  const int got = ::proc_pidinfo(::getpid(), PROC_PIDLISTFDS, 0, info.data(),
+                                 static_cast<int>(info.size() * sizeof(proc_fdinfo)));
+  for (int i = 0; i < got / static_cast<int>(sizeof(proc_fdinfo)); ++i)
+    fds.insert(info[static_cast<size_t>(i)].proc_fd);
+  return fds;
+}
+#else
 std::set<int> open_fds() {
   std::set<int> fds;
   DIR* dir = ::opendir("/proc/self/fd");
@@ -291,6 +340,7 @@ std::set<int> open_fds() {
   ::closedir(dir);
   return fds;
 }
+#endif
 
 bool is_cloexec(int fd) {
   int flags = ::fcntl(fd, F_GETFD);
@@ -323,6 +373,7 @@ std::string path_identity(const std::string& path) {
   return identity_of(st);
 }
 
+#if defined(__linux__)
 std::optional<pid_t> pidfd_pid(int fd) {
   std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
   std::string line;
@@ -332,8 +383,104 @@ std::optional<pid_t> pidfd_pid(int fd) {
   return std::nullopt;
 }
 
+std::optional<pid_t> handle_pid(const taskport::Task& task) { return pidfd_pid(task.native_handle()); }
+
+bool handle_is_held(const taskport::Task& task) { return ::fcntl(task.native_handle(), F_GETFD) >= 0; }
+
+bool is_held_stopped(const taskport::Task& task) {
+  const auto st = proc_stat(task.pid());
+  return st && (st->state == 'T' || st->state == 't');
+}
+#else
+std::optional<pid_t> handle_pid(const taskport::Task& task) {
+  int pid = -1;
+  if (::pid_for_task(task.native_handle(), &pid) != KERN_SUCCESS) return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+bool handle_is_held(const taskport::Task& task) {
+  mach_port_type_t type = 0;
+  if (::mach_port_type(mach_task_self(), task.native_handle(), &type) != KERN_SUCCESS) return false;
+  return (type & (MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_DEAD_NAME)) != 0;
+}
+
+bool is_held_stopped(const taskport::Task& task) {
+  mach_task_basic_info_data_t info{};
+  mach_msg_type_number_t count = MACH_TASK_BASIC_INFO_COUNT;
+  if (::task_info(task.native_handle(), MACH_TASK_BASIC_INFO, reinterpret_cast<task_info_t>(&info), &count) !=
+      KERN_SUCCESS)
+    return false;
+  return info.suspend_count > 0;
+}
+#endif
+
 // ---- processes -------------------------------------------------------------
 
+#if defined(__APPLE__)
+namespace {
+
+std::optional<kinfo_proc> kinfo_of(pid_t pid) {
+  kinfo_proc kp{};
+  size_t size = sizeof kp;
+  int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, pid};
+  if (::sysctl(mib, 4, &kp, &size, nullptr, 0) != 0 || size != sizeof kp) return std::nullopt;
+  return kp;
+}
+
+char state_letter(char p_stat) {
+  switch (p_stat) {
+    case SIDL: return 'I';
+    case SRUN: return 'R';
+    case SSLEEP: return 'S';
+    case SSTOP: return 'T';
+    case SZOMB: return 'Z';
+    default: return '?';
+  }
+}
+
+}  // namespace
+
+std::optional<ProcStat> proc_stat(pid_t pid) {
+  const auto kp = kinfo_of(pid);
+  if (!kp) return std::nullopt;
+  ProcStat s;
+  s.state = state_letter(kp->kp_proc.p_stat);
+  s.ppid = kp->kp_eproc.e_ppid;
+  const timeval start = kp->kp_proc.p_starttime;
+  s.start_time = static_cast<unsigned long long>(start.tv_sec) * 1000000ull +
+                 static_cast<unsigned long long>(start.tv_usec);
+  return s;
+}
+
+std::string executable_of(pid_t pid) {
+  char path[PROC_PIDPATHINFO_MAXSIZE];
+  if (::proc_pidpath(pid, path, sizeof path) <= 0) return std::string();
+  return real_path(path);
+}
+
+// Every process, zombies included (sysctl KERN_PROC_ALL lists zombies too,
+// as ps shows them).
+std::set<pid_t> children_of_self() {
+  std::set<pid_t> kids;
+  int mib[3] = {CTL_KERN, KERN_PROC, KERN_PROC_ALL};
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    size_t size = 0;
+    if (::sysctl(mib, 3, nullptr, &size, nullptr, 0) != 0) break;
+    std::vector<kinfo_proc> all(size / sizeof(kinfo_proc) + 32);
+    size = all.size() * sizeof(kinfo_proc);
+    if (::sysctl(mib, 3, all.data(), &size, nullptr, 0) != 0) {
+      if (errno == ENOMEM) continue;  // more processes meanwhile
+      break;
+    }
+    const pid_t self = ::getpid();
+    for (size_t i = 0; i < size / sizeof(kinfo_proc); ++i)
+      if (all[i].kp_eproc.e_ppid == self) kids.insert(all[i].kp_proc.p_pid);
+    return kids;
+  }
+  ADD_FAILURE() << "sysctl(KERN_PROC_ALL): " << std::strerror(errno);
+  return kids;
+}
+#else
 std::optional<ProcStat> proc_stat(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text;
@@ -351,6 +498,14 @@ std::optional<ProcStat> proc_stat(pid_t pid) {
   for (int field = 5; field < 22; ++field) rest >> skip;
   rest >> s.start_time;
   return s;
+}
+
+std::string executable_of(pid_t pid) {
+  char path[4096];
+  const ssize_t n = ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), path, sizeof path - 1);
+  if (n < 0) return std::string();
+  path[n] = '\0';
+  return real_path(path);
 }
 
 pid_t tracer_pid(pid_t pid) {
@@ -375,6 +530,8 @@ std::set<pid_t> children_of_self() {
   return kids;
 }
 
+#endif
+
 bool is_reaped(pid_t pid) {
   siginfo_t info{};
   int r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT);
@@ -383,6 +540,63 @@ bool is_reaped(pid_t pid) {
 
 bool eventually_reaped(pid_t pid, std::chrono::milliseconds timeout) {
   return eventually([pid] { return is_reaped(pid); }, timeout);
+}
+
+// ---- signals -----------------------------------------------------------------
+
+std::uint64_t every_signal() {
+  std::uint64_t all = 0;
+#if defined(__linux__)
+  const int last = 64;
+#else
+  const int last = NSIG - 1;
+#endif
+  for (int sig = 1; sig <= last; ++sig) all |= signal_bit(sig);
+  return all;
+}
+
+std::uint64_t never_blocked_signals() {
+  std::uint64_t never = signal_bit(SIGKILL) | signal_bit(SIGSTOP);
+#if defined(__linux__)
+  never |= signal_bit(32) | signal_bit(33);
+#endif
+  return never;
+}
+
+std::uint64_t this_thread_blocked_signals() {
+#if defined(__linux__)
+  std::ifstream in("/proc/thread-self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  ADD_FAILURE() << "no SigBlk in /proc/thread-self/status";
+  return 0;
+#else
+  sigset_t set;
+  sigemptyset(&set);
+  if (::pthread_sigmask(SIG_BLOCK, nullptr, &set) != 0) ADD_FAILURE() << "pthread_sigmask failed";
+  std::uint64_t mask = 0;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sigismember(&set, sig) == 1) mask |= signal_bit(sig);
+  return mask;
+#endif
+}
+
+std::optional<std::string> why_no_core_dump() {
+#if defined(__linux__)
+  std::string pattern;
+  std::getline(std::ifstream("/proc/sys/kernel/core_pattern"), pattern);
+  if (pattern.empty() || pattern[0] == '|')
+    return "core_pattern '" + pattern + "' may not produce a core here";
+  return std::nullopt;
+#else
+  int enabled = 0;
+  size_t size = sizeof enabled;
+  if (::sysctlbyname("kern.coredump", &enabled, &size, nullptr, 0) != 0 || enabled == 0)
+    return std::string("kern.coredump is off");
+  if (::access("/cores", W_OK) != 0) return std::string("/cores is not writable by this user");
+  return std::nullopt;
+#endif
 }
 
 // ---- files -----------------------------------------------------------------

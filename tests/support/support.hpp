@@ -1,12 +1,23 @@
 // SPDX-License-Identifier: MIT
 // Shared test support: the probe, its report, and ways to look at processes
-// and descriptors from the outside (/proc, waitid, fstat).
+// and descriptors from the outside (waitid, fstat, and what the kernel
+// offers: /proc on Linux; sysctl, libproc and the task port on macOS). The
+// same functions on both platforms, so that the shared suite reads the same
+// on both; what only one platform has is marked (Linux) or (macOS).
 #pragma once
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -43,7 +54,7 @@ taskport::Command long_running_probe();
 
 struct FdSeen {
   std::string id;      // "dev:ino" from fstat in the child
-  std::string target;  // readlink of /proc/self/fd/N
+  std::string target;  // a path, "pipe:[ino]", ... (as Linux's readlink of /proc/self/fd/N)
 };
 
 struct ProbeReport {
@@ -109,7 +120,8 @@ class Watchdog {
 struct Pipe {
   taskport::UniqueFd read, write;
 };
-Pipe make_pipe(int flags = 0x80000 /* O_CLOEXEC */);
+// A pipe; both ends carry `flags` (O_CLOEXEC or 0).
+Pipe make_pipe(int flags = O_CLOEXEC);
 
 // For children that must outlive their Child object: they read the
 // lifeline's pipe until the test cuts it (or this process dies).
@@ -125,7 +137,8 @@ class Lifeline {
 };
 void write_str(int fd, const std::string& s);
 
-// Open descriptors of this process (from /proc/self/fd).
+// Open descriptors of this process (Linux: /proc/self/fd; macOS:
+// proc_pidinfo PROC_PIDLISTFDS).
 std::set<int> open_fds();
 // Open descriptors without FD_CLOEXEC: what a child inherits by default.
 std::set<int> inheritable_fds();
@@ -133,19 +146,40 @@ bool is_cloexec(int fd);
 // "dev:ino" of an open descriptor, as the probe reports it.
 std::string fd_identity(int fd);
 std::string path_identity(const std::string& path);
+#if defined(__linux__)
 // The "Pid:" line of /proc/self/fdinfo/<fd> (a pidfd), or nullopt.
 std::optional<pid_t> pidfd_pid(int fd);
+#endif
+
+// ---- the task handle, as the kernel sees it ----------------------------------
+
+// The pid the kernel says `task`'s handle names (Linux: the pidfd's
+// fdinfo; macOS: pid_for_task of the task port), or nullopt.
+std::optional<pid_t> handle_pid(const taskport::Task& task);
+// True while the handle itself is still held by this process (Linux: the
+// descriptor is open; macOS: the port name holds a send right or a dead
+// name), whether or not the process lives.
+bool handle_is_held(const taskport::Task& task);
+// True if every thread of the task is held stopped (Linux: the process is
+// in state T or t; macOS: the kernel's suspend count of the task, from
+// task_info(MACH_TASK_BASIC_INFO), is above zero).
+bool is_held_stopped(const taskport::Task& task);
 
 // ---- processes -------------------------------------------------------------
 
 struct ProcStat {
-  char state = '?';
+  char state = '?';  // 'R', 'S', 'T', 'Z', ... (Linux: /proc/<pid>/stat; macOS: p_stat of sysctl KERN_PROC)
   pid_t ppid = -1;
-  unsigned long long start_time = 0;
+  unsigned long long start_time = 0;  // (Linux: clock ticks since boot; macOS: microseconds since the epoch)
 };
 std::optional<ProcStat> proc_stat(pid_t pid);
+#if defined(__linux__)
 // The TracerPid of a process, or -1.
 pid_t tracer_pid(pid_t pid);
+#endif
+// The executable a process runs, as a real path (Linux: /proc/<pid>/exe;
+// macOS: proc_pidpath), or "" if it cannot be told.
+std::string executable_of(pid_t pid);
 // Every process whose parent is this process (zombies included).
 std::set<pid_t> children_of_self();
 // True once `pid` is no longer a child of ours at all (reaped), as waitid
@@ -174,6 +208,114 @@ class TempDir {
 bool file_exists(const std::string& path);
 void write_file(const std::string& path, const std::string& text, mode_t mode);
 std::string real_path(const std::string& path);
+
+// ---- signals -----------------------------------------------------------------
+
+// A signal set as the probe reports it: bit N-1 for signal N.
+inline std::uint64_t signal_bit(int sig) { return std::uint64_t{1} << (sig - 1); }
+// Every signal number the platform has (Linux 1-64, macOS 1-31).
+std::uint64_t every_signal();
+// What no mask can hold (SIGKILL, SIGSTOP) and, on Linux, glibc's two
+// internal signals (32, 33), which its sigfillset leaves out.
+std::uint64_t never_blocked_signals();
+// The signal mask of the calling thread (Linux: SigBlk of
+// /proc/thread-self/status; macOS: pthread_sigmask).
+std::uint64_t this_thread_blocked_signals();
+
+// Why no core file can be expected from a child killed by SIGQUIT here, or
+// nullopt if one can (Linux: a core_pattern that is a plain file name;
+// macOS: kern.coredump on and /cores writable).
+std::optional<std::string> why_no_core_dump();
+
+// ---- inside a pre_exec hook ----------------------------------------------------
+// Async-signal-safe and lock-free: the hook may run in a child that shares
+// the parent's memory (Linux: CLONE_VM), so these are raw system calls on
+// Linux, and plain libSystem calls on macOS (a forked child of its own).
+
+inline long hook_getpid() {
+#if defined(__linux__)
+  return ::syscall(SYS_getpid);
+#else
+  return ::getpid();
+#endif
+}
+inline long hook_getppid() {
+#if defined(__linux__)
+  return ::syscall(SYS_getppid);
+#else
+  return ::getppid();
+#endif
+}
+inline long hook_getsid() {
+#if defined(__linux__)
+  return ::syscall(SYS_getsid, 0);
+#else
+  return ::getsid(0);
+#endif
+}
+// The working directory into `buf`; its length without the NUL, or -1.
+inline long hook_getcwd(char* buf, std::size_t size) {
+#if defined(__linux__)
+  const long n = ::syscall(SYS_getcwd, buf, size);  // counts the NUL
+  return n > 0 ? n - 1 : -1;
+#else
+  if (::getcwd(buf, size) == nullptr) return -1;
+  long n = 0;
+  while (buf[n] != '\0') ++n;
+  return n;
+#endif
+}
+inline void hook_kill_self(int sig) {
+#if defined(__linux__)
+  ::syscall(SYS_kill, ::syscall(SYS_getpid), sig);
+#else
+  ::kill(::getpid(), sig);
+#endif
+}
+// The calling thread's blocked signals (bit N-1 for signal N), or false.
+inline bool hook_blocked_signals(std::uint64_t& mask) {
+#if defined(__linux__)
+  mask = 0;
+  return ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, &mask, sizeof mask) == 0;
+#else
+  sigset_t set;
+  if (::sigprocmask(SIG_BLOCK, nullptr, &set) != 0) return false;
+  mask = 0;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sigismember(&set, sig) == 1) mask |= signal_bit(sig);
+  return true;
+#endif
+}
+// The handler of `sig` as the kernel has it (SIG_DFL, SIG_IGN or a
+// function), or false.
+inline bool hook_handler_of(int sig, void*& handler) {
+#if defined(__linux__)
+  struct KernelSigaction {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    std::uint64_t mask;
+  } ksa{};
+  if (::syscall(SYS_rt_sigaction, sig, nullptr, &ksa, 8) != 0) return false;
+  handler = ksa.handler;
+#else
+  struct sigaction sa {};
+  if (::sigaction(sig, nullptr, &sa) != 0) return false;
+  handler = reinterpret_cast<void*>(sa.sa_handler);
+#endif
+  return true;
+}
+// RLIMIT_CORE of the calling process to `bytes` (soft and hard); false on failure.
+inline bool hook_set_core_limit(rlim_t bytes) {
+  struct rlimit lim {
+    bytes, bytes
+  };
+#if defined(__linux__)
+  return ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &lim, nullptr) == 0;
+#else
+  return ::setrlimit(RLIMIT_CORE, &lim) == 0;
+#endif
+}
 
 // ---- errors ----------------------------------------------------------------
 
