@@ -53,8 +53,10 @@ class DescriptorLimit {
 
 // The probe's --report through a stdout pipe, read within 20 s (scenario
 // version of tp_test::report_via_stdout, which reports through gtest).
+// `keep_task`: spawn with a Task and keep it there; `suspended`: the Command
+// starts suspended, so resume the Task.
 std::optional<tp_test::ProbeReport> probe_report(Report& r, Command cmd, const std::string& what,
-                                                 std::optional<Task>* keep_task = nullptr) {
+                                                 std::optional<Task>* keep_task = nullptr, bool suspended = false) {
   cmd.standard_output(Stdio::piped());
   std::optional<Child> child;
   try {
@@ -62,7 +64,7 @@ std::optional<tp_test::ProbeReport> probe_report(Report& r, Command cmd, const s
       auto [c, t] = cmd.spawn_with_task();
       child.emplace(std::move(c));
       keep_task->emplace(std::move(t));
-      if (cmd.get_start_suspended()) (*keep_task)->resume();
+      if (suspended) (*keep_task)->resume();
     } else {
       child.emplace(cmd.spawn());
     }
@@ -190,29 +192,31 @@ TEST(HostileLimits, ChildSeesExactlyTheTenThousandInheritedDescriptorsAndNoneOfT
       const char* name;
       std::function<Command()> make;
       bool task;
+      bool suspended;
     };
     const Route routes[] = {
-        {"spawn()", [] { return tp_test::probe({"--report"}); }, false},
-        {"spawn_with_task()", [] { return tp_test::probe({"--report"}); }, true},
+        {"spawn()", [] { return tp_test::probe({"--report"}); }, false, false},
+        {"spawn_with_task()", [] { return tp_test::probe({"--report"}); }, true, false},
         {"spawn_with_task() start_suspended",
          [] {
            Command c = tp_test::probe({"--report"});
            c.start_suspended();
            return c;
          },
-         true},
+         true, true},
         {"spawn_with_task() task_via_preload",
          [] {
            Command c = tp_test::probe({"--report"});
            c.task_via_preload();
            return c;
          },
-         true},
+         true, false},
     };
     for (const Route& route : routes) {
       r.within(40s, route.name, [&] {
         std::optional<Task> task;
-        const auto report = probe_report(r, route.make(), route.name, route.task ? &task : nullptr);
+        const auto report = probe_report(r, route.make(), route.name, route.task ? &task : nullptr,
+                                         route.suspended);
         if (!report) return;
         std::vector<std::string> wrong;
         for (const auto& [fd, seen] : report->fds) {
