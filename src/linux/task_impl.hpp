@@ -7,10 +7,12 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "common/fork_generation.hpp"
 #include "linux/suspension.hpp"
 #include "taskport/task.hpp"
 #include "taskport/unique_fd.hpp"
@@ -26,6 +28,9 @@ struct Task::Impl {
   // Error::program() of every error about this task: the program it was
   // spawned from, or "pid <N>" (taskport/error.hpp).
   std::string program;
+  // The process generation that made it (common/usable.hpp): a copy made by
+  // fork() belongs to the parent, and so does its suspension.
+  const std::uint64_t fork_generation = common::fork_generation();
 
   // /proc/<pid> as a directory fd, opened once and proven to name this task
   // (see proc_access.hpp); files are opened relative to it, so a recycled pid
