@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "linux/sys.hpp"
@@ -83,16 +84,32 @@ void reset_signal_handlers(ChildContext* c) noexcept {
   }
 }
 
+// A close-on-exec copy of `source` on a number that is no placement's
+// child_fd, for when there is no room above them all (F_DUPFD_CLOEXEC at the
+// floor said EINVAL: floor >= RLIMIT_NOFILE, or EMFILE: nothing free from
+// there): the lowest free number that is not a target. A copy that lands on
+// a target is left there — the second phase overwrites every target — and
+// the next lowest is tried; there are only as many such numbers as targets.
+long park_below(ChildContext* c, int source) noexcept {
+  const auto& targets = c->plan->child_fds_sorted;
+  while (true) {
+    const long fd = sys(SYS_fcntl, source, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0 || !std::binary_search(targets.begin(), targets.end(), static_cast<int>(fd))) return fd;
+  }
+}
+
 // Two phases so that no mapping can clobber the source of another (e.g. a
-// swap of fds 3 and 4): first every source is duplicated above every number
-// involved (close-on-exec, so the copies vanish at execve), then each copy
-// is placed at its number without close-on-exec.
+// swap of fds 3 and 4): first every source is duplicated on a number that is
+// no placement's target (close-on-exec, so the copies vanish at execve):
+// above every number involved, or where there is no room above, below them,
+// then each copy is placed at its number without close-on-exec.
 void redirect_fds(ChildContext* c) noexcept {
   c->report->step = Step::redirect_fds;
   const auto& redirects = c->plan->redirects;
   int* scratch = c->scratch->data();
   for (size_t i = 0; i < redirects.size(); ++i) {
-    const long fd = sys(SYS_fcntl, redirects[i].source_fd, F_DUPFD_CLOEXEC, c->plan->scratch_fd_floor);
+    long fd = sys(SYS_fcntl, redirects[i].source_fd, F_DUPFD_CLOEXEC, c->plan->scratch_fd_floor);
+    if (fd < 0 && (errno == EINVAL || errno == EMFILE)) fd = park_below(c, redirects[i].source_fd);
     if (fd < 0) fail(c, Step::redirect_fds, errno);
     scratch[i] = static_cast<int>(fd);
   }

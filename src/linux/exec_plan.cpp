@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/command_access.hpp"
 #include "posix/command_env.hpp"
 #include "posix/launch_plan.hpp"
@@ -65,6 +67,8 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
 void build_exec_plan(const Command& cmd, ExecPlan& plan) {
   resolve_path(cmd, plan);
   posix::build_launch_plan(cmd, environ, {}, plan);
+  for (const auto& r : plan.redirects) plan.child_fds_sorted.push_back(r.child_fd);
+  std::sort(plan.child_fds_sorted.begin(), plan.child_fds_sorted.end());
   if (cmd.get_current_dir()) plan.cwd = cmd.get_current_dir()->c_str();
   plan.setsid = detail::CommandAccess::new_session(cmd);
   if (const auto pgid = detail::CommandAccess::process_group(cmd)) {

@@ -29,6 +29,10 @@ struct ExecPlan : posix::LaunchPlan {
   pid_t pgid = 0;
   bool traceme = false;
   const std::vector<PreExecHook>* hooks = nullptr;
+  // Every redirect's child_fd, sorted: where there is no room above them
+  // for the scratch copies (scratch_fd_floor at RLIMIT_NOFILE), the child
+  // parks them below, on numbers that are none of these.
+  std::vector<int> child_fds_sorted;
 };
 
 // Builds the plan for one spawn of `cmd`. Throws Error on failure (the PATH
