@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "linux/sys.hpp"
+#include "posix/command_env.hpp"
 #include "posix/socket_message.hpp"
 
 namespace taskport::backend {
@@ -126,20 +127,36 @@ void run_hooks(ChildContext* c) noexcept {
   }
 }
 
-// A file the kernel cannot execute (ENOEXEC: no #! line, not ELF) is run by
-// /bin/sh, as execvp does.
-[[noreturn]] void exec_program(ChildContext* c) noexcept {
-  c->report->step = Step::execve;
-  ExecPlan* plan = c->plan;
+// execve of `path`; a file the kernel cannot execute (ENOEXEC: no #! line,
+// not ELF) is run by /bin/sh, as execvp does. Returns the errno (it returns
+// only if both failed).
+int exec_one(ExecPlan* plan, const char* path) noexcept {
   const long envp = reinterpret_cast<long>(plan->envp);
-  sys(SYS_execve, reinterpret_cast<long>(plan->path.c_str()), reinterpret_cast<long>(plan->argv.data()),
-      envp);
+  sys(SYS_execve, reinterpret_cast<long>(path), reinterpret_cast<long>(plan->argv.data()), envp);
   if (errno == ENOEXEC) {
-    plan->sh_argv[1] = const_cast<char*>(plan->path.c_str());
+    plan->sh_argv[1] = const_cast<char*>(path);
     sys(SYS_execve, reinterpret_cast<long>(plan->sh_argv[0]), reinterpret_cast<long>(plan->sh_argv.data()),
         envp);
   }
-  fail(c, Step::execve, errno);
+  return errno;
+}
+
+// The program; for a PATH search, the later candidates too, each only when
+// execve of the one before failed with an error execvp goes on after
+// (posix::path_search_goes_on). The error is execvp's: the one that ended
+// the search, or EACCES if a candidate said EACCES, else the last.
+[[noreturn]] void exec_program(ChildContext* c) noexcept {
+  c->report->step = Step::execve;
+  ExecPlan* plan = c->plan;
+  int error = exec_one(plan, plan->path.c_str());
+  bool saw_eacces = plan->saw_eacces;
+  for (const std::string& candidate : plan->later_candidates) {
+    if (!posix::path_search_goes_on(error)) break;
+    saw_eacces = saw_eacces || error == EACCES;
+    error = exec_one(plan, candidate.c_str());
+  }
+  if (posix::path_search_goes_on(error) && (saw_eacces || error == EACCES)) error = EACCES;
+  fail(c, Step::execve, error);
 }
 
 }  // namespace

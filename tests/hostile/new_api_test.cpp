@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Hostile tests that need API the fixes of issue 10 add; built only with
-// -DTASKPORT_HOSTILE_NEW_API=ON (it does not compile before that API exists):
-//   * Step::validate_command — the step of a Command refused in the parent
-//     before anything is created (NUL bytes, invalid environment keys), the
-//     message naming the field.
-// The behaviour itself (EINVAL, nothing runs) is tested today in
-// command_rules_test.cpp; these add the step and the wording.
+// The step and wording of the Command input rules (issue 10, cases 13 and
+// 14): Step::validate_command — a Command refused in the parent before
+// anything is created (NUL bytes, invalid environment keys), the message
+// naming the field. (Written before the fixes, when it did not compile yet;
+// the behaviour itself — EINVAL, nothing runs — is command_rules_test.cpp's.)
 #include <gtest/gtest.h>
 
 #include <string>
