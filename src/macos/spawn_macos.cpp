@@ -126,6 +126,7 @@ Child Command::spawn() const {
 }
 
 std::pair<Child, Task> Command::spawn_with_task() const {
+  common::validate_command(*this, true);
   // macOS gets a task port from the program itself, through this library;
   // dyld resolves a relative path against the child's working directory,
   // which current_dir() may change: find_preload_library's is absolute.
