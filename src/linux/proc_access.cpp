@@ -84,6 +84,7 @@ bool reaped(int pidfd) { return (pidfd_revents(pidfd) & (POLLHUP | POLLERR | POL
 bool exited(int pidfd) { return pidfd_revents(pidfd) != 0; }
 
 int proc_dir(const Task::Impl& task, Step step) {
+  if (const int fd = task.proc_dir_fd.load(std::memory_order_acquire); fd >= 0) return fd;
   std::lock_guard<std::mutex> lock(task.proc_mutex);
   if (task.proc_dir) return task.proc_dir.get();
   const std::string path = "/proc/" + std::to_string(task.pid);
@@ -96,6 +97,7 @@ int proc_dir(const Task::Impl& task, Step step) {
   }
   if (error != 0) throw Error(error, step, task.program, "open " + path);
   task.proc_dir = std::move(fd);
+  task.proc_dir_fd.store(task.proc_dir.get(), std::memory_order_release);
   return task.proc_dir.get();
 }
 

@@ -25,6 +25,7 @@
 #include "common/child_access.hpp"
 #include "common/child_guard.hpp"
 #include "common/command_access.hpp"
+#include "common/fork_generation.hpp"
 #include "common/validate_command.hpp"
 #include "linux/child_exec.hpp"
 #include "linux/exec_plan.hpp"
@@ -345,6 +346,7 @@ std::pair<Child, Task> Command::spawn_with_task() const {
   if (s.suspension) {
     impl->suspend_count = 1;
     impl->suspension = std::move(s.suspension);
+    impl->suspension_generation = common::fork_generation();
   }
   return {std::move(s.child), Task(std::move(impl))};
 }

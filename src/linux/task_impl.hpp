@@ -28,15 +28,16 @@ struct Task::Impl {
   // Error::program() of every error about this task: the program it was
   // spawned from, or "pid <N>" (taskport/error.hpp).
   std::string program;
-  // The process generation that made it (common/usable.hpp): a copy made by
-  // fork() belongs to the parent, and so does its suspension.
-  const std::uint64_t fork_generation = common::fork_generation();
 
   // /proc/<pid> as a directory fd, opened once and proven to name this task
   // (see proc_access.hpp); files are opened relative to it, so a recycled pid
   // can never redirect them. Guarded by proc_mutex.
   mutable std::mutex proc_mutex;
   mutable UniqueFd proc_dir;
+  // proc_dir's descriptor once it is open (-1 before): read without the
+  // lock, so that a Task that has opened it never takes proc_mutex for it
+  // again — not even a copy made by fork() while another thread held it.
+  mutable std::atomic<int> proc_dir_fd{-1};
   // /proc/<pid>/mem, opened O_RDWR on first need (writes, or reads when
   // process_vm_* is refused); or handed over by a rendezvous. Guarded by
   // proc_mutex for opening; pread/pwrite on it need no lock.
@@ -55,6 +56,11 @@ struct Task::Impl {
   mutable std::mutex suspend_mutex;
   int suspend_count = 0;
   std::unique_ptr<backend::Suspension> suspension;
+  // The fork generation (common/fork_generation.hpp) of the process whose
+  // tracer holds the suspension. In a process forked from it the copy of
+  // this Task has none: the threads stay the parent's tracer's, and the
+  // parent's Task resumes them (task_linux.cpp).
+  std::uint64_t suspension_generation = 0;
 
   ~Impl();
 };

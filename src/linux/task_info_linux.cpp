@@ -13,7 +13,7 @@
 namespace taskport {
 
 TaskInfo Task::info() const {
-  const Impl& t = common::usable(impl_, Step::read_info);
+  const Impl& t = common::present(impl_, Step::read_info);
   using backend::key_kib_as_bytes;
   using backend::key_value;
   TaskInfo info;

@@ -20,12 +20,24 @@ namespace backend {
 const std::string& program_of(const Task::Impl& task) noexcept { return task.program; }
 }  // namespace backend
 
+namespace {
+
+// In a process forked from the one whose tracer holds the suspension, the
+// copied Task has none of its own: it forgets the parent's (its threads
+// stay the parent's tracer's) and counts from 0. Under suspend_mutex.
+void forget_inherited_suspension(Task::Impl& t) noexcept {
+  if (t.suspend_count == 0 || t.suspension_generation == common::fork_generation()) return;
+  t.suspension.reset();  // this process's copy of the parent's record; touches no thread
+  t.suspend_count = 0;
+}
+
+}  // namespace
+
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
-  // with nobody left to resume it. Not by a copy made by fork(): the threads
-  // are the parent's tracer's, which stays, and resumes them when the
-  // parent's Task goes.
-  if (!suspension || fork_generation != common::fork_generation()) return;
+  // with nobody left to resume it. Not by a copy made by fork(): the parent's
+  // Task does that.
+  if (!suspension || suspension_generation != common::fork_generation()) return;
   try {
     backend::run_on_tracer([this] { backend::resume_all(std::move(suspension)); }, Step::resume, program);
   } catch (...) {
@@ -44,7 +56,7 @@ pid_t Task::pid() const noexcept { return impl_ ? impl_->pid : -1; }
 int Task::exit_fd() const noexcept { return impl_ ? impl_->pidfd.get() : -1; }
 
 bool Task::is_alive() const {
-  const Impl& t = common::usable(impl_, Step::poll);
+  const Impl& t = common::present(impl_, Step::poll);
   // A pidfd polls readable once the process has exited (zombie or reaped).
   const int revents = posix::poll_now(t.pidfd.get());
   if (revents < 0) throw Error(errno, Step::poll, t.program);
@@ -52,22 +64,25 @@ bool Task::is_alive() const {
 }
 
 void Task::signal(int sig) {
-  const Impl& t = common::usable(impl_, Step::send_signal);
+  const Impl& t = common::present(impl_, Step::send_signal);
   if (backend::pidfd_send_signal(t.pidfd.get(), sig) != 0) throw Error(errno, Step::send_signal, t.program);
 }
 
 void Task::suspend() {
-  Impl& t = common::usable(impl_, Step::suspend);
+  Impl& t = common::present(impl_, Step::suspend);
   std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
   if (t.suspend_count == 0) {
     backend::run_on_tracer([&t] { t.suspension = backend::suspend_all(t); }, Step::suspend, t.program);
+    t.suspension_generation = common::fork_generation();
   }
   ++t.suspend_count;
 }
 
 void Task::resume() {
-  Impl& t = common::usable(impl_, Step::resume);
+  Impl& t = common::present(impl_, Step::resume);
   std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
   if (t.suspend_count == 0) throw Error(EINVAL, Step::resume, t.program, "task is not suspended");
   if (t.suspend_count == 1) {
     backend::run_on_tracer([&t] { backend::resume_all(std::move(t.suspension)); }, Step::resume, t.program);
@@ -76,15 +91,17 @@ void Task::resume() {
 }
 
 int Task::suspend_count() const {
-  const Impl& t = common::usable(impl_, Step::suspend);
+  Impl& t = common::present(impl_, Step::suspend);
   std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
   return t.suspend_count;
 }
 
 #if defined(__x86_64__) || defined(__aarch64__)
 Registers Task::registers(pid_t tid) const {
-  const Impl& t = common::usable(impl_, Step::read_registers);
+  Impl& t = common::present(impl_, Step::read_registers);
   std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
   if (t.suspend_count == 0 || !t.suspension) {
     throw Error(EBUSY, Step::read_registers, t.program, "the task must be suspended to read registers");
   }

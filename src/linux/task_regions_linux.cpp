@@ -78,7 +78,7 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
 }  // namespace
 
 std::vector<Region> Task::regions() const {
-  const Impl& t = common::usable(impl_, Step::read_regions);
+  const Impl& t = common::present(impl_, Step::read_regions);
   const MapsFile maps = open_maps(t);
   std::vector<Region> regions;
   int error = 0;
@@ -91,7 +91,7 @@ std::vector<Region> Task::regions() const {
 }
 
 std::optional<Region> Task::region_at(std::uint64_t address) const {
-  const Impl& t = common::usable(impl_, Step::read_regions);
+  const Impl& t = common::present(impl_, Step::read_regions);
   const MapsFile maps = open_maps(t);
   std::optional<Region> region;
   int error = 0;

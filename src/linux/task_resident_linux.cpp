@@ -44,7 +44,7 @@ std::vector<Region> parse_smaps(const Task::Impl& task, const std::string& text)
 }  // namespace
 
 std::vector<Region> Task::regions_with_resident_size() const {
-  const Impl& t = common::usable(impl_, Step::read_regions);
+  const Impl& t = common::present(impl_, Step::read_regions);
   UniqueFd smaps(backend::open_proc_file(t, "smaps", O_RDONLY, Step::read_regions));
   if (!smaps) {
     const int error = errno;
