@@ -178,6 +178,16 @@ TEST(HostileCommandRules, EnvSetReplacesEveryCopyOfADuplicatedParentKey) {
   EXPECT_EQ(report.env_values("TP_HOSTILE_DUP"), std::vector<std::string>{"mine"});
 }
 
+// An edited environment is a map of the parent's: a key the parent holds
+// twice reaches the child once (the first copy, as getenv() finds it).
+TEST(HostileCommandRules, EditedEnvironmentHoldsADuplicatedParentKeyOnce) {
+  ParentEnvironment env({"TP_HOSTILE_DUP=first", "TP_HOSTILE_DUP=second"});
+  Command cmd = probe({"--report"});
+  cmd.env("TP_HOSTILE_OTHER", "x");
+  const ProbeReport report = report_via_stdout(cmd);
+  EXPECT_EQ(report.env_values("TP_HOSTILE_DUP"), std::vector<std::string>{"first"});
+}
+
 // ---- case 16: PATH search goes on past ENOENT/ENOTDIR candidates ---------------------------------
 
 // The first candidate is a script naming an interpreter that does not exist:
@@ -233,6 +243,54 @@ TEST(HostileCommandRules, PathSearchWithOnlyAMissingInterpreterReportsEnoent) {
   const auto error = spawn_error(cmd);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->errno_value(), ENOENT) << error->what();
+}
+
+// A candidate whose execve says EACCES (a "#!" naming a file that is not
+// executable) is skipped like the others, and remembered: when nothing
+// runs, the error is EACCES, not the last candidate's ENOENT.
+TEST(HostileCommandRules, PathSearchReportsEaccesWhenACandidateWasDeniedAndNoneRan) {
+  TempDir tmp;
+  ASSERT_EQ(::mkdir((tmp / "a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((tmp / "b").c_str(), 0755), 0);
+  write_file(tmp / "not-executable", "", 0644);
+  write_script(tmp / "a/tp-hostile-cmd", tmp / "not-executable");
+  write_script(tmp / "b/tp-hostile-cmd", tmp / "no-such-interpreter");
+  Command cmd("tp-hostile-cmd");
+  cmd.env("PATH", tmp / "a" + ":" + tmp / "b");
+  const auto error = spawn_error(cmd);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->errno_value(), EACCES) << error->what();
+}
+
+// An error execvp does not skip ends the search there: a "#!" naming a
+// symbolic link loop is ELOOP, and the later candidate never runs.
+TEST(HostileCommandRules, PathSearchEndsAtAnErrorExecvpDoesNotSkip) {
+  TempDir tmp;
+  const std::string marker = tmp / "ran";
+  ASSERT_EQ(::mkdir((tmp / "a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((tmp / "b").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink((tmp / "loop").c_str(), (tmp / "loop").c_str()), 0);
+  write_script(tmp / "a/tp-hostile-cmd", tmp / "loop");
+  link_probe(tmp / "b/tp-hostile-cmd");
+  Command cmd("tp-hostile-cmd");
+  cmd.env("PATH", tmp / "a" + ":" + tmp / "b").args({"--touch", marker});
+  const auto error = spawn_error(cmd);
+  ASSERT_TRUE(error.has_value()) << "the second PATH entry ran";
+  EXPECT_EQ(error->errno_value(), ELOOP) << error->what();
+  EXPECT_FALSE(file_exists(marker)) << "the second PATH entry ran";
+}
+
+// A later candidate the kernel cannot execute (no "#!" line) is run by
+// /bin/sh, as the first one would be.
+TEST(HostileCommandRules, PathSearchRunsALaterCandidateWithoutAShebangLineWithTheShell) {
+  TempDir tmp;
+  ASSERT_EQ(::mkdir((tmp / "a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((tmp / "b").c_str(), 0755), 0);
+  write_script(tmp / "a/tp-hostile-cmd", tmp / "no-such-interpreter");
+  write_file(tmp / "b/tp-hostile-cmd", "exec '" + probe_path() + "' \"$@\"\n", 0755);
+  Command cmd("tp-hostile-cmd");
+  cmd.env("PATH", tmp / "a" + ":" + tmp / "b").arg("--report");
+  EXPECT_TRUE(report_or_failure(cmd, "the second PATH entry did not run through /bin/sh").complete);
 }
 
 // ---- case 17: errors name what failed; PATH after env_clear ------------------------------------

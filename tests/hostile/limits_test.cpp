@@ -56,7 +56,8 @@ class DescriptorLimit {
 // `keep_task`: spawn with a Task and keep it there; `suspended`: the Command
 // starts suspended, so resume the Task.
 std::optional<tp_test::ProbeReport> probe_report(Report& r, Command cmd, const std::string& what,
-                                                 std::optional<Task>* keep_task = nullptr, bool suspended = false) {
+                                                 std::optional<Task>* keep_task = nullptr,
+                                                 bool suspended = false) {
   cmd.standard_output(Stdio::piped());
   std::optional<Child> child;
   try {
@@ -215,8 +216,8 @@ TEST(HostileLimits, ChildSeesExactlyTheTenThousandInheritedDescriptorsAndNoneOfT
     for (const Route& route : routes) {
       r.within(40s, route.name, [&] {
         std::optional<Task> task;
-        const auto report = probe_report(r, route.make(), route.name, route.task ? &task : nullptr,
-                                         route.suspended);
+        const auto report =
+            probe_report(r, route.make(), route.name, route.task ? &task : nullptr, route.suspended);
         if (!report) return;
         std::vector<std::string> wrong;
         for (const auto& [fd, seen] : report->fds) {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "hostile_support.hpp"
+#include "support.hpp"
 
 using namespace tp_hostile;
 using taskport::Child;
@@ -162,5 +163,32 @@ TEST(HostileRace, SuspendSucceedsDespiteASigchldHandlerThatReapsEverything) {
     } catch (...) {
       // The handler may have reaped the target: not this test's concern.
     }
+  }));
+}
+
+// The same handler during start-suspended spawns: the spawn's wait for the
+// child's post-exec stop must not depend on the stop's wait report, which
+// the handler takes as often as it can. Every spawn returns, every child
+// runs to its end once resumed (its status may be the handler's: unknown).
+TEST(HostileRace, StartSuspendedSpawnSucceedsDespiteASigchldHandlerThatReapsEverything) {
+  const int spawns = repetitions(300, 60);
+  expect_passed(isolated(170s, [spawns](Report& r) {
+    struct sigaction sa {};
+    sa.sa_handler = reap_everything;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGCHLD, &sa, nullptr);
+    for (int i = 0; i < spawns && r.failures() == 0; ++i) {
+      r.within(20s, "start_suspended spawn " + std::to_string(i) + " + resume() + wait_for()", [&] {
+        auto [child, task] = tp_test::probe({"--exit", "0"}).start_suspended().spawn_with_task();
+        child.kill_on_drop(true);
+        task.resume();
+        const auto status = child.wait_for(10s);
+        r.check(status && (status->success() || status->is_unknown()),
+                "spawn " + std::to_string(i) + ": the probe did not run to its exit: " +
+                    (status ? status->to_string() : std::string("still running after 10 s")));
+      });
+    }
+    r.note("the handler took " + std::to_string(g_stolen.load()) + " reports");
   }));
 }

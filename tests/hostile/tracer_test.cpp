@@ -19,8 +19,10 @@
 #include <cerrno>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -84,6 +86,13 @@ void check_all_stopped(Report& r, pid_t pid, const std::string& when) {
 void check_none_stopped(Report& r, pid_t pid, const std::string& when) {
   const auto stuck = stopped_threads_after(pid, 200ms);
   r.check(stuck.empty(), when + ": threads still stopped: " + join(stuck));
+}
+
+// The thread ids of every thread of `pid`.
+std::set<pid_t> threads_of(pid_t pid) {
+  std::set<pid_t> tids;
+  for (const auto& [tid, state] : thread_states(pid)) tids.insert(tid);
+  return tids;
 }
 
 // Ticks of a --ticker target: true if a new line arrives within `wait`.
@@ -270,6 +279,136 @@ TEST(HostileTracer, CopiesOfChildAndTaskInAForkedChildDoNotActOnTheParentsProces
     check_all_stopped(r, pid, "the parent's suspended target after the forked child dropped its copy");
     r.within(10s, "resume() in the parent", [&] { task->resume(); });
     check_none_stopped(r, pid, "after resume()");
+  }));
+}
+
+// What fork() copies is documented (taskport/child.hpp, task.hpp): in the
+// forked process the copy of a Child refuses to act on the parent's child
+// (ECHILD), and the copy of a Task works — with suspensions of its own,
+// made by the forked process's own tracer. The parent's objects are
+// untouched by all of it.
+TEST(HostileTracer, InAForkedChildTheChildCopyRefusesAndTheTaskCopySuspendsOnItsOwn) {
+  expect_passed(isolated(60s, [](Report& r) {
+    Target t = spawn_target(r, {"--ticker"});
+    const pid_t pid = t.child.pid();
+    forward(
+        r,
+        isolated(30s,
+                 [&](Report& inner) {
+                   const auto refuses = [&](const char* what, const std::function<void()>& call) {
+                     try {
+                       call();
+                       inner.fail(std::string("the forked copy of the Child: ") + what + " did not throw");
+                     } catch (const taskport::Error& e) {
+                       inner.check(e.errno_value() == ECHILD,
+                                   std::string(what) + ": expected ECHILD, got " + e.what());
+                     }
+                   };
+                   refuses("wait_for()", [&] { t.child.wait_for(10ms); });
+                   refuses("try_wait()", [&] { t.child.try_wait(); });
+                   refuses("signal(SIGTERM)", [&] { t.child.signal(SIGTERM); });
+                   refuses("kill()", [&] { t.child.kill(); });
+                   inner.within(20s, "suspend()/resume() through the forked copy of the Task", [&] {
+                     inner.check(!t.task.regions().empty(), "the copy lists no regions");
+                     t.task.suspend();
+                     check_all_stopped(inner, pid, "after the copy's suspend()");
+                     const pid_t tracer = tp_test::tracer_pid(pid);
+                     inner.check(tracer > 0 && threads_of(::getpid()).count(tracer) != 0,
+                                 "the target is traced by " + std::to_string(tracer) +
+                                     ", not by a thread of the forked process");
+                     t.task.resume();
+                     check_none_stopped(inner, pid, "after the copy's resume()");
+                   });
+                 }),
+        "in the forked child: ");
+    const char state = process_state(pid);
+    r.check(state != 'Z' && state != '?', std::string("the parent's child is gone (state ") + state + ")");
+    r.within(10s, "the parent's Child and Task afterwards", [&] {
+      r.check(!t.child.try_wait().has_value(), "the parent's Child says its child ended");
+      t.task.suspend();
+      check_all_stopped(r, pid, "after the parent's suspend()");
+      t.task.resume();
+      check_none_stopped(r, pid, "after the parent's resume()");
+      r.check(makes_progress(t, 5s), "the target makes no progress");
+    });
+  }));
+}
+
+// The copy of a Task the parent holds suspended has no suspension of its
+// own: its count starts at 0, and its suspend() fails naming the parent's
+// tracer (a thread has one tracer at a time) — the parent's stays intact.
+TEST(HostileTracer, InAForkedChildTheParentsSuspensionIsNotTheTaskCopys) {
+  expect_passed(isolated(60s, [](Report& r) {
+    Target t = spawn_target(r, {"--ticker"});
+    const pid_t pid = t.child.pid();
+    if (!r.within(10s, "suspend() in the parent", [&] { t.task.suspend(); })) return;
+    const pid_t parents_tracer = tp_test::tracer_pid(pid);
+    forward(
+        r,
+        isolated(
+            30s,
+            [&](Report& inner) {
+              inner.within(20s, "the forked copy of the suspended Task", [&] {
+                inner.check(t.task.suspend_count() == 0,
+                            "suspend_count() of the copy is " + std::to_string(t.task.suspend_count()));
+                try {
+                  t.task.suspend();
+                  inner.fail("the copy's suspend() succeeded although the parent's tracer holds the task");
+                } catch (const taskport::Error& e) {
+                  inner.check(e.errno_value() == EPERM && std::string(e.what()).find(std::to_string(
+                                                              parents_tracer)) != std::string::npos,
+                              std::string("expected EPERM naming the parent's tracer, got ") + e.what());
+                }
+                try {
+                  t.task.resume();
+                  inner.fail("the copy's resume() succeeded without a suspension of its own");
+                } catch (const taskport::Error& e) {
+                  inner.check(e.errno_value() == EINVAL, std::string("expected EINVAL, got ") + e.what());
+                }
+              });
+            }),
+        "in the forked child: ");
+    check_all_stopped(r, pid, "the parent's suspended target after the forked child");
+    r.within(10s, "resume() in the parent", [&] { t.task.resume(); });
+    check_none_stopped(r, pid, "after resume()");
+  }));
+}
+
+// ---- the tracer keeps what it cannot let go ----------------------------------------------
+
+// A thread that waits in the kernel where no ptrace stop can reach it (a
+// vfork parent, state D) makes suspend() fail with ETIMEDOUT after its 5 s;
+// the tracer keeps that thread — seized and asked to stop — and lets it go
+// as soon as it stops: once the vfork is done no thread is left stopped and
+// the target runs on.
+TEST(HostileTracer, AThreadThatCannotStopInTimeIsLetGoOnceItStops) {
+  expect_passed(isolated(60s, [](Report& r) {
+    Target t = spawn_target(r, {"--ticker", "--vfork-sleep", "8000"});
+    const pid_t pid = t.child.pid();
+    if (!r.check(eventually([&] { return !threads_in_state(pid, "D").empty(); }, 5s),
+                 "no thread of the target waits in its vfork (state D)")) {
+      return;
+    }
+    r.within(15s, "suspend() of a target with a thread in vfork", [&] {
+      try {
+        t.task.suspend();
+        r.note("suspend() succeeded (the vfork ended first)");
+        t.task.resume();
+      } catch (const taskport::Error& e) {
+        r.check(e.errno_value() == ETIMEDOUT, std::string("expected ETIMEDOUT, got ") + e.what());
+      }
+    });
+    r.check(eventually([&] { return threads_in_state(pid, "D").empty(); }, 15s),
+            "the vfork did not end: " + join(threads_in_state(pid, "D")));
+    const auto stuck = stopped_threads_after(pid, 3s);
+    r.check(stuck.empty(), "after the vfork ended threads are still stopped: " + join(stuck));
+    r.check(tp_test::tracer_pid(pid) == 0,
+            "the target is still traced by " + std::to_string(tp_test::tracer_pid(pid)));
+    r.check(makes_progress(t, 5s), "the target makes no progress");
+    r.within(10s, "suspend()/resume() afterwards", [&] {
+      t.task.suspend();
+      t.task.resume();
+    });
   }));
 }
 

@@ -14,6 +14,9 @@
 //                 stopping thread often has to wait to be scheduled)
 //   --ticker      one thread writes an increasing number and '\n' to stdout
 //                 every millisecond
+//   --vfork-sleep MS  one thread vforks once, a child that sleeps MS
+//                 milliseconds and exits: that long the thread waits in the
+//                 kernel (state D) where no ptrace stop can reach it
 // Then it prints "ready\n" (before the first tick) and reads stdin: the line "exit N" makes it exit
 // with code N; end-of-file makes it exit 0 (so it never outlives the test
 // that holds the other end of its stdin).
@@ -21,6 +24,7 @@
 // Plain POSIX and std::thread, no sanitizer runtime (see CMakeLists.txt):
 // the process's threads are only the ones listed here.
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -82,6 +86,20 @@ int g_life_us = 0;
   }
 }
 
+[[noreturn]] void vfork_sleep(int ms) {
+  const pid_t pid = ::vfork();
+  if (pid == 0) {
+    // The vfork child: only system calls until _exit.
+    const timespec t = {ms / 1000, static_cast<long>(ms % 1000) * 1000000L};
+    ::nanosleep(&t, nullptr);
+    _exit(0);
+  }
+  int status;
+  while (pid > 0 && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
 [[noreturn]] void tick() {
   for (unsigned long n = 0;; ++n) {
     const std::string line = std::to_string(n) + "\n";
@@ -108,6 +126,9 @@ int main(int argc, char** argv) {
       ++i;
     } else if (a == "--forkers") {
       for (int k = 0; k < n; ++k) std::thread(fork_exec).detach();
+      ++i;
+    } else if (a == "--vfork-sleep") {
+      std::thread(vfork_sleep, n).detach();
       ++i;
     } else if (a == "--ticker") {
       ticker = true;
