@@ -80,8 +80,10 @@ class ExitStatus(s.CliTest):
     def test_125_when_the_kernel_discarded_the_exit_status(self):
         # SIGCHLD ignored (inherited through execve): the kernel reaps the
         # child itself and its status is gone — the library's unknown
-        # status (ExitStatus::unknown()), not an error.
-        r = s.taskport("run", "--json", "--", "true",
+        # status (ExitStatus::unknown()), not an error. The program lives
+        # 200 ms: one that ends during the first snapshot ends traced, and
+        # the kernel keeps a traced child's status (it is then known).
+        r = s.taskport("run", "--json", "--", "sleep", "0.2",
                        preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
         lines = s.json_lines(r.stdout)
         self.assertEqual(r.returncode, 125)
