@@ -43,20 +43,21 @@ class Schedule {
     return n;
   }
 
-  // What the snapshot due now was asked by (--at before --every when both
-  // are due); nullopt if none is due yet.
+  // What the snapshot due now was asked by; nullopt if none is due yet. An
+  // --at that is due is taken first and leaves a due tick of --every for the
+  // next call (right after), so that neither is lost when both fall due
+  // during one slow snapshot.
   std::optional<Trigger> take_due(Clock::time_point now) {
-    std::optional<Trigger> due;
+    if (next_at_ < at_.size() && at_[next_at_] <= now) {
+      while (next_at_ < at_.size() && at_[next_at_] <= now) ++next_at_;
+      return Trigger::at;
+    }
     if (every_ && left_ != 0 && next_every_ <= now) {
-      due = Trigger::every;
       if (left_ > 0) --left_;
       while (next_every_ <= now) next_every_ += *every_;
+      return Trigger::every;
     }
-    while (next_at_ < at_.size() && at_[next_at_] <= now) {
-      due = Trigger::at;
-      ++next_at_;
-    }
-    return due;
+    return std::nullopt;
   }
 
  private:

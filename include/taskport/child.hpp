@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include "taskport/error.hpp"
 #include "taskport/exit_status.hpp"
 #include "taskport/export.hpp"
+#include "taskport/output.hpp"
 #include "taskport/unique_fd.hpp"
 
 namespace taskport {
@@ -31,6 +33,9 @@ struct ChildAccess;  // how the backends make a Child (not part of the API)
 //
 // Thread-safety: like a std::fstream, one Child is used by one thread at a
 // time. Different Child objects are independent.
+//
+// Every method that can fail also has a non-throwing form with a trailing
+// std::error_code& (taskport/error.hpp, "Without exceptions").
 //
 // Destructor policy (never blocks, never leaves a zombie for good):
 //   1. if the child was already reaped, nothing happens;
@@ -58,8 +63,9 @@ struct ChildAccess;  // how the backends make a Child (not part of the API)
 // the new process with the memory, but the child is not the new process's
 // child. There the copy is inert: its destructor only closes its
 // descriptors (no kill_on_drop, no reap, no reaper), and wait(),
-// try_wait(), wait_for(), signal() and kill() throw Error(ECHILD) — unless
-// the child was reaped before the fork: then the waits return its status.
+// try_wait(), wait_for(), wait_with_output(), terminate(), signal() and
+// kill() throw Error(ECHILD) — unless the child was reaped before the fork:
+// then the waits return its status.
 // (The library itself starts over in the new process: see
 // taskport/task.hpp.)
 class TASKPORT_API Child {
@@ -99,6 +105,23 @@ class TASKPORT_API Child {
   // Does not close stdin_pipe().
   std::optional<ExitStatus> wait_for(std::chrono::nanoseconds timeout);
 
+  // Closes stdin_pipe(), reads stdout_pipe() and stderr_pipe() to their end
+  // (both at once, with poll: a child filling one while we wait on the
+  // other cannot deadlock), reaps the child and returns its status with
+  // what it wrote (as Rust's Child::wait_with_output). A stream that is not
+  // piped gives an empty string. The pipes are closed afterwards. Unlike
+  // Rust, a grandchild that keeps a pipe open cannot stretch the wait: once
+  // the child has exited, what is in the pipes is read, not what might come
+  // later. Error(errno, Step::read_output) if reading fails (the child is
+  // still reaped first).
+  Output wait_with_output();
+
+  // Asks the child to end: SIGTERM, then up to `grace` for it to exit, then
+  // SIGKILL; reaps it and returns its status (SIGTERM's or SIGKILL's, or
+  // its own exit if it exited in time). Returns the status at once if the
+  // child was already reaped.
+  ExitStatus terminate(std::chrono::nanoseconds grace);
+
   // Sends `signal` through the pidfd. Throws Error(ESRCH) once the child has
   // been reaped: the pid may already belong to another process.
   void signal(int signal);
@@ -110,6 +133,15 @@ class TASKPORT_API Child {
 
   // The status once reaped.
   const std::optional<ExitStatus>& status() const noexcept { return status_; }
+
+  // Without exceptions (taskport/error.hpp).
+  std::optional<ExitStatus> wait(std::error_code& ec) noexcept;
+  std::optional<ExitStatus> try_wait(std::error_code& ec) noexcept;
+  std::optional<ExitStatus> wait_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+  std::optional<Output> wait_with_output(std::error_code& ec) noexcept;
+  std::optional<ExitStatus> terminate(std::chrono::nanoseconds grace, std::error_code& ec) noexcept;
+  bool signal(int signal, std::error_code& ec) noexcept;
+  bool kill(std::error_code& ec) noexcept;
 
  private:
   friend struct detail::ChildAccess;

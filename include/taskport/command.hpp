@@ -2,6 +2,7 @@
 // taskport — Command: what to run and how; spawn() and spawn_with_task().
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -9,11 +10,13 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "taskport/child.hpp"
 #include "taskport/export.hpp"
+#include "taskport/output.hpp"
 #include "taskport/stdio.hpp"
 #include "taskport/task.hpp"
 
@@ -44,6 +47,16 @@ struct CommandAccess;  // the backends' view of a Command (not part of the API)
 
 // What to run and how, reusable for many spawns (as Rust's
 // std::process::Command). Every setter returns the Command for chaining.
+// Options that are not set cost nothing: a plain spawn makes no system call
+// for them.
+//
+// What the child does between clone/fork and exec, in order: reset signal
+// handlers, new_session, process_group, current_dir (with the spawner's
+// credentials), stdio and inherit_fd placements, close_other_fds, rlimit,
+// groups / gid / uid, the pre_exec hooks (so hooks run with the new
+// credentials and see the descriptor table the program gets), then execve.
+// (macOS without hooks: posix_spawn applies its attributes in the kernel's
+// own order.)
 class TASKPORT_API Command {
  public:
   // `program` is a path (contains '/') or a name searched in PATH with
@@ -100,6 +113,62 @@ class TASKPORT_API Command {
   // as for dup2 (up to the last number below it; else the child fails with
   // Error(EBADF, Step::redirect_fds)).
   Command& inherit_fd(int child_fd, int parent_fd);
+
+  // Closes, in the child, every descriptor the spawn does not place there
+  // itself: the program starts with stdin, stdout, stderr and the
+  // inherit_fd() targets only (and what a pre_exec hook opens). What the
+  // spawn needs keeps working — the preload's rendezvous descriptor is an
+  // inherit_fd target; the CLONE_PIDFD fallback socket is kept until exec.
+  //   Linux: close_range(2) over each gap between the kept numbers (Linux
+  //          5.9+); on older kernels, or when seccomp refuses it, one close
+  //          per open descriptor listed in /proc/self/fd (or, without /proc,
+  //          every number below RLIMIT_NOFILE).
+  //   macOS: POSIX_SPAWN_CLOEXEC_DEFAULT, with the inherited stdio named by
+  //          posix_spawn_file_actions_addinherit_np; with pre_exec hooks
+  //          (fork + exec), every descriptor without FD_CLOEXEC below
+  //          getdtablesize() is closed in the child.
+  // Default false — descriptors without FD_CLOEXEC are inherited, as execve,
+  // posix_spawn and Rust's std::process do. Why not true, as Boost.Process v2
+  // and Python's subprocess: taskport itself opens every descriptor
+  // close-on-exec, so nothing of the library's can leak; an inherited
+  // descriptor is most often inherited on purpose (make's jobserver pipe,
+  // systemd socket activation, a descriptor passed down from this process's
+  // own parent), and closing them would break those programs silently; and
+  // a plain spawn stays free of extra system calls. Turn it on for programs
+  // you do not trust with this process's descriptors.
+  Command& close_other_fds(bool enable = true);
+
+  // The child's credentials, set after the descriptors are placed and
+  // before the hooks, in the order groups → gid → uid (once the uid changes
+  // the rest would no longer be allowed). Each failure is reported with its
+  // own step: Error(errno, Step::setgroups / setgid / setuid), typically
+  // EPERM when this process lacks CAP_SETUID / CAP_SETGID.
+  //   Linux: raw setgroups / setresgid / setresuid in the child — glibc's
+  //          wrappers would signal every thread of this process (they change
+  //          credentials process-wide), and the child shares our memory.
+  //          uid() without groups() also drops the supplementary groups
+  //          (setgroups(0), ignored if refused), as Rust's CommandExt::uid:
+  //          a child that changes uid keeps no group of its spawner's.
+  //   macOS: posix_spawnattr_set_uid_np / _gid_np / _groups_np (xnu
+  //          libsyscall/wrappers/spawn/posix_spawn.c), which the kernel
+  //          accepts from root only (bsd/kern/kern_exec.c posix_spawn:
+  //          kauth_cred_issuser, else EPERM — reported before spawning); with
+  //          pre_exec hooks, setgroups / setgid / setuid in the forked child.
+  Command& uid(uid_t uid);
+  Command& gid(gid_t gid);
+  Command& groups(std::vector<gid_t> groups);
+
+  // A resource limit for the child (setrlimit's `resource`, e.g.
+  // RLIMIT_NOFILE, RLIMIT_CORE; RLIM_INFINITY for no limit), set before the
+  // credentials change. soft > hard is refused before spawning
+  // (Error(EINVAL, Step::validate_command)); raising a hard limit needs
+  // CAP_SYS_RESOURCE (Error(EPERM, Step::setrlimit)). Later calls for the
+  // same resource replace earlier ones.
+  //   Linux: a raw prlimit64 in the child.
+  //   macOS: posix_spawn has no attribute for it: spawn reports
+  //          Error(ENOTSUP, Step::validate_command) (setrlimit in a pre_exec
+  //          hook does it).
+  Command& rlimit(int resource, rlim_t soft, rlim_t hard);
 
   // setpgid(0, pgid) in the child; 0 makes a new group led by the child.
   Command& process_group(pid_t pgid);
@@ -184,6 +253,24 @@ class TASKPORT_API Command {
   // Like spawn(), and also returns the child's task handle.
   std::pair<Child, Task> spawn_with_task() const;
 
+  // Runs the program to its end and returns what it wrote (as Rust's
+  // Command::output): stdin is /dev/null and stdout and stderr are piped,
+  // unless standard_input() / standard_output() / standard_error() were set
+  // (a stream set to something else is not captured: its part of the Output
+  // stays empty). Then Child::wait_with_output().
+  Output output() const;
+  // Runs the program to its end with the streams as configured (inherited
+  // unless set) and returns its status: spawn().wait().
+  ExitStatus status() const;
+
+  // Without exceptions (taskport/error.hpp). These also report the Command's
+  // validation (Step::validate_command) and, for output(), reading its
+  // streams (Step::read_output).
+  std::optional<Child> spawn(std::error_code& ec) const noexcept;
+  std::optional<std::pair<Child, Task>> spawn_with_task(std::error_code& ec) const noexcept;
+  std::optional<Output> output(std::error_code& ec) const noexcept;
+  std::optional<ExitStatus> status(std::error_code& ec) const noexcept;
+
   // One edit of the environment, as env() and env_remove() made it.
   struct EnvEdit {
     std::string key;
@@ -193,6 +280,12 @@ class TASKPORT_API Command {
   struct FdMapping {
     int child_fd;
     int parent_fd;
+  };
+  // One rlimit() setting.
+  struct ResourceLimit {
+    int resource;
+    rlim_t soft;
+    rlim_t hard;
   };
 
   // Read back what was configured (as Rust's Command::get_*).
@@ -217,6 +310,7 @@ class TASKPORT_API Command {
   std::vector<EnvEdit> env_edits_;
   std::optional<std::string> cwd_;
   Stdio stdio_[3] = {Stdio::inherit(), Stdio::inherit(), Stdio::inherit()};
+  bool stdio_set_[3] = {false, false, false};  // output() captures what was not set
   std::vector<FdMapping> fds_;
   std::optional<pid_t> pgid_;
   bool setsid_ = false;
@@ -228,6 +322,11 @@ class TASKPORT_API Command {
   MachRoute mach_route_ = MachRoute::automatic;
   unsigned registered_port_ = 0;  // mach_port_t set by Rendezvous::prepare (borrowed)
 #endif
+  bool close_other_fds_ = false;
+  std::optional<uid_t> uid_;
+  std::optional<gid_t> gid_;
+  std::optional<std::vector<gid_t>> groups_;
+  std::vector<ResourceLimit> rlimits_;
 };
 
 }  // namespace taskport

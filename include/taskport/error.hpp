@@ -1,17 +1,44 @@
 // SPDX-License-Identifier: MIT
 // taskport — error model.
 //
-// Every failure is reported by throwing taskport::Error, a std::system_error
-// that also names the program and the step that failed. Why exceptions only:
-// a failed spawn is rare and has to carry three facts (errno, step, program)
-// to be actionable; an exception carries them to the point that can act
-// without widening every signature, and std::system_error keeps the errno
-// comparable (`e.code() == std::errc::no_such_file_or_directory`). Calls that
-// answer a question whose answer may legitimately be "not yet"
-// (Child::try_wait, Child::wait_for) return std::optional instead of throwing.
-// Destructors never throw.
+// Every failure is reported in one of two forms, carrying the same three
+// facts (errno, the step that failed, the program):
+//
+//   * By default, by throwing taskport::Error, a std::system_error that also
+//     names the program and the step. An exception carries the facts to the
+//     point that can act without widening every signature, and
+//     std::system_error keeps the errno comparable
+//     (`e.code() == std::errc::no_such_file_or_directory`).
+//   * Without exceptions (code built with -fno-exceptions, or code for which
+//     a failure is the normal end — ESRCH when a profiled target exits): every
+//     operation that can fail has a second form, in Boost.Process v2's
+//     convention — the same parameters plus a trailing std::error_code&,
+//     noexcept:
+//       - it returns std::optional<T> where the throwing form returns T, and
+//         bool (true on success) where that returns void;
+//       - where the throwing form already returns an optional
+//         (Child::try_wait, Child::wait_for, Task::region_at) it returns the
+//         same optional and sets `ec` only on error: empty with a clear `ec`
+//         means "not yet" / "none", as in the throwing form;
+//       - `ec` is cleared on success; on failure it holds the errno in
+//         std::generic_category(), exactly the code() the Error would have
+//         had (so `ec == std::errc::no_such_process` works). Running out of
+//         memory inside such a call is ENOMEM, never std::bad_alloc.
+//     The step, the program and the full message of the failure are in
+//     taskport::last_error() (below), which allocates nothing.
+//     What fails only when memory runs out has no such form: Command's
+//     setters and read-backs, ExitStatus::to_string, preload_library(),
+//     set_preload_library(); they throw std::bad_alloc like any std::string
+//     would.
+//
+// Calls that answer a question whose answer may legitimately be "not yet"
+// (Child::try_wait, Child::wait_for) or "none" (Task::region_at) return
+// std::optional instead of failing. Destructors never throw. Nothing inline
+// in taskport's headers throws or catches, so they compile with
+// -fno-exceptions -fno-rtti.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <system_error>
 
@@ -54,14 +81,24 @@ enum class Step {
   send_signal,       // sending a signal (Linux: pidfd_send_signal; macOS: kill)
   resume,            // Task::resume
   duplicate_handle,  // (Linux) dup of a pidfd for the Task
+  close_fds,         // (child) Command::close_other_fds(): closing every descriptor not kept
+  setrlimit,         // (child) Command::rlimit(): prlimit64 (macOS: not supported, ENOTSUP)
+  setgroups,         // (child) Command::groups(), or dropping them for uid(); macOS: posix_spawnattr
+  setgid,            // (child) Command::gid(): setresgid (macOS: posix_spawnattr_set_gid_np)
+  setuid,            // (child) Command::uid(): setresuid (macOS: posix_spawnattr_set_uid_np)
+  read_output,       // Command::output(), Child::wait_with_output(): reading the piped stdout/stderr
   // Task operations
+  open_task,       // Task::open / Task::from_pidfd: pidfd_open (macOS: task_for_pid) and the checks
+                   // that the pid still names a live user process
   open_proc,       // opening /proc/<pid> files of the task
   read_memory,     // process_vm_readv or pread(/proc/<pid>/mem); macOS: mach_vm_read_overwrite
   write_memory,    // pwrite(/proc/<pid>/mem); macOS: mach_vm_write
   read_regions,    // PROCMAP_QUERY or /proc/<pid>/maps; macOS: mach_vm_region_recurse
   read_threads,    // /proc/<pid>/task; macOS: task_threads
   read_registers,  // PTRACE_GETREGSET; macOS: thread_get_state
-  read_info,       // /proc/<pid>/status, stat, io; macOS: task_info
+  read_info,       // /proc/<pid>/status, stat, io; macOS: task_info. Also Task::start_time,
+                   // executable, command_line, current_dir, environment (/proc/<pid>/stat, exe,
+                   // cmdline, cwd, environ; macOS: proc_pidinfo, proc_pidpath, KERN_PROCARGS2)
   suspend,         // PTRACE_SEIZE / PTRACE_INTERRUPT of every thread; macOS: task_suspend
   // Rendezvous (taskport/rendezvous.hpp, taskport/fork_with_task.hpp)
   rendezvous,   // creating the rendezvous, or finding the preload library
@@ -99,5 +136,48 @@ class TASKPORT_API Error : public std::system_error {
   Step step_;
   std::string program_;
 };
+
+// ---- the failure detail of the non-throwing forms -----------------------------
+
+namespace detail {
+struct ErrorInfoAccess;  // how the library fills an ErrorInfo (not part of the API)
+}
+
+// What an Error would have said, in fixed-size storage: a non-throwing form
+// that fails writes it without allocating. Longer texts are cut (and
+// truncated() says so).
+class ErrorInfo {
+ public:
+  static constexpr std::size_t kProgramCapacity = 256;  // bytes, with the terminating NUL
+  static constexpr std::size_t kWhatCapacity = 1024;
+
+  // The errno; 0 before the first failure on this thread.
+  int errno_value() const noexcept { return errno_value_; }
+  std::error_code code() const noexcept { return {errno_value_, std::generic_category()}; }
+  // The step that failed (meaningless while errno_value() is 0).
+  Step step() const noexcept { return step_; }
+  // Error::program(): the Command's program, or "pid <N>". "" before the first failure.
+  const char* program() const noexcept { return program_; }
+  // Error::what(): "taskport: 'prog': step (detail): message". "" before the first failure.
+  const char* what() const noexcept { return what_; }
+  // True if program() or what() had to be cut to fit.
+  bool truncated() const noexcept { return truncated_; }
+
+ private:
+  friend struct detail::ErrorInfoAccess;
+  int errno_value_ = 0;
+  Step step_ = Step::validate_command;
+  bool truncated_ = false;
+  char program_[kProgramCapacity] = {};
+  char what_[kWhatCapacity] = {};
+};
+
+// The detail of the last failure reported by a non-throwing form (the
+// std::error_code& overloads) on the calling thread. Each thread has its
+// own; the reference stays valid for the thread's lifetime, and its contents
+// stay as they are until the next non-throwing call that fails on this
+// thread (a successful call leaves it alone; the throwing forms never touch
+// it). No allocation, no lock.
+TASKPORT_API const ErrorInfo& last_error() noexcept;
 
 }  // namespace taskport

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <system_error>
 #include <utility>
 
 #include "taskport/child.hpp"
@@ -58,5 +60,8 @@ namespace taskport {
 // over its handle (it is killed and reaped first). The Child's program() and
 // the Task's errors name the child as "pid <N>".
 TASKPORT_API std::pair<Child, Task> fork_with_task(const std::function<int()>& fn);
+// Without exceptions (taskport/error.hpp).
+TASKPORT_API std::optional<std::pair<Child, Task>> fork_with_task(const std::function<int()>& fn,
+                                                                  std::error_code& ec) noexcept;
 
 }  // namespace taskport

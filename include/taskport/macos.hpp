@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <system_error>
 
 #include "taskport/export.hpp"
 #include "taskport/task.hpp"
@@ -27,6 +29,8 @@ struct ExtmodInfo {
 // task_info(task.native_handle(), TASK_EXTMOD_INFO). Throws
 // Error(Step::read_info): ESRCH once the task is gone (exited or exec'd).
 TASKPORT_API ExtmodInfo extmod_info(const Task& task);
+// Without exceptions (taskport/error.hpp).
+TASKPORT_API std::optional<ExtmodInfo> extmod_info(const Task& task, std::error_code& ec) noexcept;
 
 }  // namespace taskport::macos
 

@@ -50,13 +50,18 @@
 //                                        (dynamically linked, not setuid).
 //   fork_with_task()                     no exec at all: a function of yours
 //                                        in a forked child (taskport/fork_with_task.hpp).
+//   Task::open(pid)                      the process is already running and
+//                                        you may ptrace it (macOS: root or a
+//                                        debugger entitlement; task.hpp).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -154,6 +159,15 @@ class TASKPORT_API Rendezvous {
   // rendezvous: no accept() after it. Idempotent.
   void let_go() noexcept;
 
+  // Without exceptions (taskport/error.hpp). create() is the constructor's
+  // form; prepare() returns true where the throwing form returns `cmd`.
+  static std::optional<Rendezvous> create(Start start, std::error_code& ec) noexcept;
+  bool prepare(Command& cmd, std::error_code& ec) const noexcept;
+  std::optional<ChildSetup> child_setup(std::error_code& ec) const noexcept;
+  std::optional<Task> accept(const Child& child, std::chrono::nanoseconds timeout,
+                             std::error_code& ec) noexcept;
+  std::optional<Task> accept(pid_t pid, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+
   struct Impl;
 
  private:
@@ -177,6 +191,9 @@ class TASKPORT_API Rendezvous {
 // dumpable (prctl(PR_SET_DUMPABLE, 0), or credentials changed) becomes
 // dumpable for the two opens and then is set back to not dumpable.
 TASKPORT_API bool send_task_to_spawner();
+// Without exceptions (taskport/error.hpp): the answer, or nothing with `ec`
+// set.
+TASKPORT_API std::optional<bool> send_task_to_spawner(std::error_code& ec) noexcept;
 
 #if defined(__linux__)
 // The variable that carries the descriptor number of the child's end.

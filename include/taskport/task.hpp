@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "taskport/export.hpp"
@@ -15,6 +17,7 @@
 #include "taskport/region.hpp"
 #include "taskport/task_info.hpp"
 #include "taskport/thread.hpp"
+#include "taskport/unique_fd.hpp"
 
 namespace taskport {
 
@@ -24,17 +27,34 @@ struct TaskAccess;  // the backends' view of a Task (not part of the API)
 
 // A Task owns the platform's capability handle to a process:
 //   Linux: a pidfd (from clone(CLONE_PIDFD), or from the child itself when
-//          CLONE_PIDFD is refused); it survives execve and keeps naming the
-//          same process, and its pid can never be recycled under it.
-//   macOS: the child's Mach task port, sent by the program itself after exec
-//          (compile-checked only so far; see README "Platform status"). It
-//          names one program image: if the program execs again, the port's
-//          task is terminated (xnu gives the exec a new task) and the Task is
-//          dead, although the pid lives on.
+//          CLONE_PIDFD is refused, or from pidfd_open for Task::open); it
+//          survives execve and keeps naming the same process, and its pid
+//          can never be recycled under it.
+//   macOS: the child's Mach task port, sent by the program itself after exec,
+//          or task_for_pid's for Task::open (compile-checked only so far; see
+//          README "Platform status"). It names one program image: if the
+//          program execs again, the port's task is terminated (xnu gives the
+//          exec a new task) and the Task is dead, although the pid lives on.
 //
 // A Task is move-only and independent of the Child it came with: it may
 // outlive the Child, and it keeps naming the process (dead or alive) without
-// ever reaching a recycled pid. Task methods may be called from any thread.
+// ever reaching a recycled pid.
+//
+// Thread-safety: every method may be called from any thread, and concurrent
+// calls on one Task are safe (reads, writes, regions, threads and info run
+// in parallel; suspend, resume and registers are serialized on the Task).
+// Moving, assigning or destroying a Task while another thread uses it is not.
+//
+// Library threads (Linux): the tracer thread, started by the first suspend()
+// or registers() of any Task or the first start_suspended() spawn (every
+// ptrace request runs on it: a tracer is a thread), and the reaper thread of
+// child.hpp. Each is started once, on first need, with every signal blocked,
+// and persists until the process exits (a forked child starts its own when
+// it needs one). No other Task call starts a thread. macOS: no tracer; the
+// reaper of child.hpp.
+//
+// Every method that can fail also has a non-throwing form with a trailing
+// std::error_code& (taskport/error.hpp, "Without exceptions").
 //
 // Moved from: pid(), native_handle() and exit_fd() return -1 (macOS
 // native_handle(): MACH_PORT_NULL); every other method throws
@@ -72,9 +92,63 @@ class TASKPORT_API Task {
   Task& operator=(const Task&) = delete;
   ~Task();
 
+  // ---- A process taskport did not start ---------------------------------------
+  // What Task::open checks besides the pid.
+  struct OpenOptions {
+    // The start_time() the caller saw when it learned the pid: if the pid
+    // now names a process that started at another time, open fails with
+    // ESRCH instead of returning a Task for a stranger. Closes the window
+    // between learning a pid (ps, a pid file, /proc) and opening it.
+    std::optional<std::uint64_t> expected_start_time;
+  };
+  // A Task for a running process given by its pid, as gdb -p, py-spy or
+  // Boost.Process do it.
+  //   Linux: pidfd_open(pid), then — with the pidfd held, so the pid cannot
+  //          be recycled any more — a check through /proc/<pid> that it names
+  //          a live user process (and, if asked, the expected start time). The
+  //          only window left is the one before the call, between learning
+  //          the pid and pidfd_open; expected_start_time closes it (a pid is
+  //          reused only by a process that starts later: the start time in
+  //          clock ticks and the pid name one process, unless the whole pid
+  //          space wraps within one tick). From then on the Task behaves like
+  //          a spawned one: it never reaches a process that reuses the pid.
+  //          open checks only what needs no privilege: threads() and info()
+  //          need none; read, write, regions, suspend need ptrace access and
+  //          fail with the same explained EPERM/EACCES as for a spawned Task.
+  //   macOS: task_for_pid, which needs root, or the debugger entitlement
+  //          (com.apple.security.cs.debugger) with a target signed with
+  //          get-task-allow; SIP-protected and platform processes are refused
+  //          even to root. Every refusal is one KERN_FAILURE, reported as
+  //          EPERM naming what this process lacks and the cooperative routes
+  //          (Command::spawn_with_task, Rendezvous + send_task_to_spawner).
+  // Errors, all Step::open_task naming "pid <N>": ESRCH for a pid that names
+  // no process, for a process that has exited (a zombie: "has exited") and
+  // for a start time that differs; EINVAL for pid <= 0, a thread id that is
+  // not a process id, and a kernel thread (Linux; macOS: pid 0, the kernel):
+  // "no user memory".
+  static Task open(pid_t pid);
+  static Task open(pid_t pid, const OpenOptions& options);
+#if defined(__linux__)
+  // A Task for the process a pidfd names (pidfd_open, clone(CLONE_PIDFD), or
+  // one received over a socket). Adopts `pidfd`: the Task owns and closes it,
+  // on failure too. The same checks and errors as open(): EINVAL if the
+  // descriptor is not a pidfd or names a process outside this pid
+  // namespace, ESRCH if the process has exited or been reaped (errors
+  // before the pid is known name this process, "pid <N>", and the
+  // descriptor).
+  static Task from_pidfd(UniqueFd pidfd);
+#endif
+
   // The handle itself, owned by the Task (do not close it).
   native_handle_type native_handle() const noexcept;
   pid_t pid() const noexcept;
+
+  // When the process started, as the kernel recorded it: the value
+  // OpenOptions::expected_start_time compares with. Linux: field 22 of
+  // /proc/<pid>/stat (clock ticks since boot); macOS: the start time of
+  // proc_pidinfo(PROC_PIDTBSDINFO) in microseconds since the epoch. Needs no
+  // privilege on Linux (read once, then remembered); ESRCH once reaped.
+  std::uint64_t start_time() const;
 
   // True until the process exits (a zombie counts as exited). One poll(2).
   // macOS: also false once the program exec'd again (the Task names the
@@ -106,6 +180,8 @@ class TASKPORT_API Task {
     read(address, &value, sizeof value);
     return value;
   }
+  // The same, into a new vector of exactly `size` bytes.
+  std::vector<std::byte> read(std::uint64_t address, std::size_t size) const;
   // Batched scatter read: as few process_vm_readv calls as the kernel allows
   // (up to 1024 ranges per call); a range that fails is retried alone so every
   // other range is still read. Fills bytes_read/error of each request and
@@ -168,6 +244,31 @@ class TASKPORT_API Task {
   // cannot be read are absent.
   TaskInfo info() const;
 
+  // ---- What the process runs ---------------------------------------------------
+  // Linux: through the task's verified /proc/<pid> directory, so a recycled
+  // pid can never substitute another process's answer; ESRCH once the task
+  // has exited (a zombie has no executable, directory or memory left).
+  // macOS: by pid, each answer confirmed afterwards to still be the task's
+  // (pid_for_task on the port).
+  //
+  // The path of the executable file (Linux: readlink /proc/<pid>/exe — ends
+  // in " (deleted)" if the file was removed; needs ptrace read access.
+  // macOS: proc_pidpath — any process, no same-user check).
+  std::string executable() const;
+  // argv as the process holds it now (a program may rewrite it, as
+  // setproctitle does). Linux: /proc/<pid>/cmdline, readable by anyone;
+  // macOS: sysctl KERN_PROCARGS2, same uid or root (else EPERM).
+  std::vector<std::string> command_line() const;
+  // The working directory (Linux: readlink /proc/<pid>/cwd, ptrace read
+  // access; macOS: proc_pidinfo(PROC_PIDVNODEPATHINFO), same uid or root).
+  std::string current_dir() const;
+  // The environment the process was started with, "KEY=VALUE" in its order
+  // (what the kernel copied at exec: later setenv/putenv calls do not show;
+  // entries rewritten in place do). Linux: /proc/<pid>/environ, ptrace read
+  // access; macOS: KERN_PROCARGS2, same uid or root, and the kernel leaves
+  // the environment out for restricted targets unless this process is root.
+  std::vector<std::string> environment() const;
+
   // ---- Suspend / resume ------------------------------------------------------
   // Counted, like Mach's task_suspend: every thread stops (including threads
   // born while suspending); two suspend() calls need two resume() calls.
@@ -197,6 +298,45 @@ class TASKPORT_API Task {
   void resume();
   // Number of outstanding suspensions.
   int suspend_count() const;
+
+  // ---- Without exceptions (taskport/error.hpp) ----------------------------------
+  static std::optional<Task> open(pid_t pid, std::error_code& ec) noexcept;
+  static std::optional<Task> open(pid_t pid, const OpenOptions& options, std::error_code& ec) noexcept;
+#if defined(__linux__)
+  static std::optional<Task> from_pidfd(UniqueFd pidfd, std::error_code& ec) noexcept;
+#endif
+  std::optional<std::uint64_t> start_time(std::error_code& ec) const noexcept;
+  std::optional<bool> is_alive(std::error_code& ec) const noexcept;
+  bool signal(int signal, std::error_code& ec) noexcept;
+  bool read(std::uint64_t address, void* buffer, std::size_t size, std::error_code& ec) const noexcept;
+  template <class T>
+  std::optional<T> read_value(std::uint64_t address, std::error_code& ec) const noexcept {
+    T value;
+    if (!read(address, &value, sizeof value, ec)) return std::nullopt;
+    return value;
+  }
+  std::optional<std::vector<std::byte>> read(std::uint64_t address, std::size_t size,
+                                             std::error_code& ec) const noexcept;
+  std::optional<std::size_t> read_many(ReadRequest* requests, std::size_t count,
+                                       std::error_code& ec) const noexcept;
+  std::optional<std::size_t> read_many(std::vector<ReadRequest>& requests,
+                                       std::error_code& ec) const noexcept {
+    return read_many(requests.data(), requests.size(), ec);
+  }
+  bool write(std::uint64_t address, const void* data, std::size_t size, std::error_code& ec) noexcept;
+  std::optional<std::vector<Region>> regions(std::error_code& ec) const noexcept;
+  std::optional<Region> region_at(std::uint64_t address, std::error_code& ec) const noexcept;
+  std::optional<std::vector<ThreadInfo>> threads(std::error_code& ec) const noexcept;
+#if defined(__x86_64__) || defined(__aarch64__)
+  std::optional<Registers> registers(pid_t tid, std::error_code& ec) const noexcept;
+#endif
+  std::optional<TaskInfo> info(std::error_code& ec) const noexcept;
+  std::optional<std::string> executable(std::error_code& ec) const noexcept;
+  std::optional<std::vector<std::string>> command_line(std::error_code& ec) const noexcept;
+  std::optional<std::string> current_dir(std::error_code& ec) const noexcept;
+  std::optional<std::vector<std::string>> environment(std::error_code& ec) const noexcept;
+  bool suspend(std::error_code& ec) noexcept;
+  bool resume(std::error_code& ec) noexcept;
 
  private:
   friend struct detail::TaskAccess;

@@ -7,6 +7,7 @@
 #include "taskport/error.hpp"
 #include "taskport/exit_status.hpp"
 #include "taskport/fork_with_task.hpp"
+#include "taskport/output.hpp"
 #include "taskport/rendezvous.hpp"
 #include "taskport/stdio.hpp"
 #include "taskport/task.hpp"

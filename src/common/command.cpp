@@ -48,21 +48,56 @@ Command& Command::current_dir(std::string dir) {
 
 Command& Command::standard_input(Stdio stdio) {
   stdio_[0] = stdio;
+  stdio_set_[0] = true;
   return *this;
 }
 
 Command& Command::standard_output(Stdio stdio) {
   stdio_[1] = stdio;
+  stdio_set_[1] = true;
   return *this;
 }
 
 Command& Command::standard_error(Stdio stdio) {
   stdio_[2] = stdio;
+  stdio_set_[2] = true;
   return *this;
 }
 
 Command& Command::inherit_fd(int child_fd, int parent_fd) {
   fds_.push_back({child_fd, parent_fd});
+  return *this;
+}
+
+Command& Command::close_other_fds(bool enable) {
+  close_other_fds_ = enable;
+  return *this;
+}
+
+Command& Command::uid(uid_t uid) {
+  uid_ = uid;
+  return *this;
+}
+
+Command& Command::gid(gid_t gid) {
+  gid_ = gid;
+  return *this;
+}
+
+Command& Command::groups(std::vector<gid_t> groups) {
+  groups_ = std::move(groups);
+  return *this;
+}
+
+Command& Command::rlimit(int resource, rlim_t soft, rlim_t hard) {
+  for (ResourceLimit& limit : rlimits_) {
+    if (limit.resource == resource) {
+      limit.soft = soft;
+      limit.hard = hard;
+      return *this;
+    }
+  }
+  rlimits_.push_back({resource, soft, hard});
   return *this;
 }
 

@@ -27,6 +27,13 @@ struct CommandAccess {
   static const std::vector<PreExecHook>& pre_exec_hooks(const Command& c) noexcept { return c.hooks_; }
   static bool task_via_preload(const Command& c) noexcept { return c.via_preload_; }
   static std::chrono::milliseconds preload_timeout(const Command& c) noexcept { return c.preload_timeout_; }
+  // True once standard_input() (0), standard_output() (1) or standard_error() (2) was called.
+  static bool stdio_set(const Command& c, int n) noexcept { return c.stdio_set_[n]; }
+  static bool close_other_fds(const Command& c) noexcept { return c.close_other_fds_; }
+  static const std::optional<uid_t>& uid(const Command& c) noexcept { return c.uid_; }
+  static const std::optional<gid_t>& gid(const Command& c) noexcept { return c.gid_; }
+  static const std::optional<std::vector<gid_t>>& groups(const Command& c) noexcept { return c.groups_; }
+  static const std::vector<Command::ResourceLimit>& rlimits(const Command& c) noexcept { return c.rlimits_; }
 #if defined(__APPLE__)
   static Command::MachRoute mach_route(const Command& c) noexcept { return c.mach_route_; }
   // The send right Rendezvous::prepare gave the child for registered slot 2

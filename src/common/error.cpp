@@ -30,6 +30,13 @@ const char* to_string(Step step) noexcept {
     case Step::send_signal: return "send signal";
     case Step::resume: return "resume";
     case Step::duplicate_handle: return "duplicate handle";
+    case Step::close_fds: return "close other descriptors";
+    case Step::setrlimit: return "set resource limit";
+    case Step::setgroups: return "setgroups";
+    case Step::setgid: return "setgid";
+    case Step::setuid: return "setuid";
+    case Step::read_output: return "read child output";
+    case Step::open_task: return "open task";
     case Step::open_proc: return "open /proc";
     case Step::read_memory: return "read memory";
     case Step::write_memory: return "write memory";

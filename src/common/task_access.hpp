@@ -10,6 +10,8 @@ namespace taskport::detail {
 
 struct TaskAccess {
   static const Task::Impl& impl(const Task& task) noexcept { return *task.impl_; }
+  // Null for a moved-from Task.
+  static const Task::Impl* impl_or_null(const Task& task) noexcept { return task.impl_.get(); }
 };
 
 }  // namespace taskport::detail

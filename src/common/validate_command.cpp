@@ -50,6 +50,7 @@ void check_strings(const Command& cmd) {
 
 void validate_command(const Command& cmd, bool with_task) {
   check_strings(cmd);
+  validate_options(cmd);
   if (with_task) return;
   if (detail::CommandAccess::start_suspended(cmd)) {
     throw invalid(cmd, "start_suspended needs spawn_with_task(): nothing could resume it");

@@ -18,9 +18,16 @@ namespace taskport::common {
 //     alike);
 //   * an environment key that is empty or contains '=' (the child would
 //     get another variable than the one named);
+//   * process options that cannot be (validate_options below);
 //   * `with_task` false (Command::spawn) while start_suspended() (nothing
 //     could resume the child) or task_via_preload() (the handle would have
 //     nowhere to go) is set.
 void validate_command(const Command& cmd, bool with_task);
+
+// The process options (validate_options.cpp): Error(EINVAL,
+// Step::validate_command) for an rlimit whose soft limit is above its hard
+// one or more groups than NGROUPS_MAX; Error(ENOTSUP) for rlimit on macOS.
+// Called by validate_command.
+void validate_options(const Command& cmd);
 
 }  // namespace taskport::common

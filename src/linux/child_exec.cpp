@@ -6,16 +6,25 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "linux/sys.hpp"
 #include "posix/command_env.hpp"
 #include "posix/socket_message.hpp"
+
+// close_range (Linux 5.9) has number 436 on every architecture (the unified
+// numbering of new system calls since 5.1); glibc 2.36's headers know it,
+// older ones may not.
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 namespace taskport::backend {
 namespace {
@@ -127,6 +136,130 @@ void run_hooks(ChildContext* c) noexcept {
   }
 }
 
+// ---- close_other_fds ---------------------------------------------------------
+// The numbers to keep are the plan's (0-2 and every placement), plus the
+// CLONE_PIDFD fallback socket: close-on-exec, so it goes at execve anyway.
+
+bool kept(const ChildContext* c, unsigned fd) noexcept {
+  if (c->pidfd_socket >= 0 && fd == static_cast<unsigned>(c->pidfd_socket)) return true;
+  for (const int k : c->plan->options.keep_fds) {
+    if (static_cast<unsigned>(k) == fd) return true;
+  }
+  return false;
+}
+
+// One close per open descriptor that is not kept, as /proc/self/fd lists
+// them: for kernels without close_range (before 5.9) or a seccomp filter
+// that refuses it. The listing follows descriptor numbers, so closing the
+// ones already listed does not disturb it. Without /proc: every number below
+// RLIMIT_NOFILE (at most fs.nr_open's default, 2^20).
+void close_listed_fds(ChildContext* c) noexcept {
+  struct Dirent64 {
+    std::uint64_t ino;
+    std::int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[1];
+  };
+  const long dir =
+      sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/self/fd"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    struct {
+      std::uint64_t cur, max;
+    } limit{};
+    if (sys(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(&limit)) < 0)
+      fail(c, Step::close_fds, errno);
+    const std::uint64_t end = limit.cur < (1U << 20) ? limit.cur : (1U << 20);
+    for (unsigned fd = 3; fd < end; ++fd) {
+      if (!kept(c, fd)) sys(SYS_close, fd);
+    }
+    return;
+  }
+  alignas(8) char buf[4096];
+  while (true) {
+    const long n = sys(SYS_getdents64, dir, reinterpret_cast<long>(buf), sizeof buf);
+    if (n < 0) fail(c, Step::close_fds, errno);
+    if (n == 0) break;
+    for (long at = 0; at < n;) {
+      const auto* d = reinterpret_cast<const Dirent64*>(buf + at);
+      at += d->reclen;
+      unsigned fd = 0;
+      const char* p = d->name;
+      if (*p < '0' || *p > '9') continue;  // "." and ".."
+      for (; *p >= '0' && *p <= '9'; ++p) fd = fd * 10 + static_cast<unsigned>(*p - '0');
+      if (fd != static_cast<unsigned>(dir) && !kept(c, fd)) sys(SYS_close, fd);
+    }
+  }
+  sys(SYS_close, dir);
+}
+
+// close_range over [first, last], around the fallback socket if it lies in
+// between. Returns 0 or the errno of the refusal.
+int close_span(ChildContext* c, unsigned first, unsigned last) noexcept {
+  const int s = c->pidfd_socket;
+  if (s >= 0 && static_cast<unsigned>(s) >= first && static_cast<unsigned>(s) <= last) {
+    if (static_cast<unsigned>(s) > first) {
+      if (const int error = close_span(c, first, static_cast<unsigned>(s) - 1); error != 0) return error;
+    }
+    return static_cast<unsigned>(s) < last ? close_span(c, static_cast<unsigned>(s) + 1, last) : 0;
+  }
+  return sys(SYS_close_range, first, last, 0) == 0 ? 0 : errno;
+}
+
+// Every gap between the kept numbers goes with one close_range.
+void close_other_fds(ChildContext* c) noexcept {
+  c->report->step = Step::close_fds;
+  unsigned first = 0;
+  for (size_t i = 0; i <= c->plan->options.keep_fds.size(); ++i) {
+    const bool last_gap = i == c->plan->options.keep_fds.size();
+    const auto keep = last_gap ? ~0U : static_cast<unsigned>(c->plan->options.keep_fds[i]);
+    if (last_gap || keep > first) {
+      const int error = close_span(c, first, last_gap ? ~0U : keep - 1);
+      if (error == ENOSYS || error == EPERM) return close_listed_fds(c);
+      if (error != 0) fail(c, Step::close_fds, error);
+    }
+    if (!last_gap) first = keep + 1;
+  }
+}
+
+// ---- rlimit, groups, gid, uid -------------------------------------------------
+
+void set_limits(ChildContext* c) noexcept {
+  c->report->step = Step::setrlimit;
+  for (const ChildOptions::Limit& l : c->plan->options.limits) {
+    struct {
+      std::uint64_t cur, max;
+    } value{l.soft, l.hard};
+    if (sys(SYS_prlimit64, 0, l.resource, reinterpret_cast<long>(&value), 0) < 0) {
+      fail(c, Step::setrlimit, errno);
+    }
+  }
+}
+
+// Raw system calls on purpose: glibc's setgroups/setresgid/setresuid
+// change the credentials of every thread of the process (they signal each
+// one, SIGSETXID) — here that would be the parent's threads, whose memory
+// and thread list we share. The raw calls change this task only.
+void set_credentials(ChildContext* c) noexcept {
+  const ChildOptions& o = c->plan->options;
+  if (o.set_groups || o.drop_groups) {
+    c->report->step = Step::setgroups;
+    const long rc =
+        sys(SYS_setgroups, static_cast<long>(o.groups.size()), reinterpret_cast<long>(o.groups.data()));
+    // Dropping the groups for uid() is best effort: a spawner without
+    // CAP_SETGID has no groups to give away beyond its own.
+    if (rc < 0 && !(o.drop_groups && errno == EPERM)) fail(c, Step::setgroups, errno);
+  }
+  if (o.set_gid) {
+    c->report->step = Step::setgid;
+    if (sys(SYS_setresgid, o.gid, o.gid, o.gid) < 0) fail(c, Step::setgid, errno);
+  }
+  if (o.set_uid) {
+    c->report->step = Step::setuid;
+    if (sys(SYS_setresuid, o.uid, o.uid, o.uid) < 0) fail(c, Step::setuid, errno);
+  }
+}
+
 // execve of `path`; a file the kernel cannot execute (ENOEXEC: no #! line,
 // not ELF) is run by /bin/sh, as execvp does. Returns the errno (it returns
 // only if both failed).
@@ -180,6 +313,9 @@ extern "C" int taskport_child_entry(void* arg) noexcept {
     if (sys(SYS_chdir, reinterpret_cast<long>(plan.cwd)) < 0) fail(c, Step::chdir, errno);
   }
   if (!plan.redirects.empty()) redirect_fds(c);
+  if (plan.options.close_fds) close_other_fds(c);
+  if (!plan.options.limits.empty()) set_limits(c);
+  if (plan.options.set_groups || plan.options.set_uid || plan.options.set_gid) set_credentials(c);
   if (!plan.hooks->empty()) run_hooks(c);
 
   c->report->step = Step::signal_mask;

@@ -87,6 +87,7 @@ void build_exec_plan(const Command& cmd, ExecPlan& plan) {
   }
   plan.traceme = detail::CommandAccess::start_suspended(cmd);
   plan.hooks = &detail::CommandAccess::pre_exec_hooks(cmd);
+  build_child_options(cmd, plan, plan.options);
 }
 
 }  // namespace taskport::backend

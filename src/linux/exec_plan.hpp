@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "linux/child_options.hpp"
 #include "posix/launch_plan.hpp"
 #include "taskport/command.hpp"
 
@@ -40,6 +41,7 @@ struct ExecPlan : posix::LaunchPlan {
   // for the scratch copies (scratch_fd_floor at RLIMIT_NOFILE), the child
   // parks them below, on numbers that are none of these.
   std::vector<int> child_fds_sorted;
+  ChildOptions options;
 };
 
 // Builds the plan for one spawn of `cmd`. Throws Error on failure (the PATH

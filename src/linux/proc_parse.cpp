@@ -87,15 +87,17 @@ std::optional<StatLine> parse_stat(std::string_view text) {
   if (rest.size() < 2 || rest[0] != ' ') return std::nullopt;
   out.state = rest[1];
   rest.remove_prefix(2);
-  // Fields (4)…(20); field n is the (n-3)th after the state.
-  std::uint64_t* wanted[21] = {};
+  // Fields (4)…(22); field n is the (n-3)th after the state.
+  std::uint64_t* wanted[23] = {};
   wanted[4] = &out.ppid;
+  wanted[9] = &out.flags;
   wanted[10] = &out.minflt;
   wanted[12] = &out.majflt;
   wanted[14] = &out.utime;
   wanted[15] = &out.stime;
   wanted[20] = &out.num_threads;
-  for (int field = 4; field <= 20; ++field) {
+  wanted[22] = &out.starttime;
+  for (int field = 4; field <= 22; ++field) {
     if (wanted[field] != nullptr) {
       auto v = take_number(rest);
       if (!v) return std::nullopt;

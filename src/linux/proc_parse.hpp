@@ -23,12 +23,18 @@ struct StatLine {
   std::string comm;               // (2) without the parentheses, raw bytes
   char state = '?';               // (3)
   std::uint64_t ppid = 0;         // (4)
+  std::uint64_t flags = 0;        // (9) PF_* (PF_KTHREAD: a kernel thread)
   std::uint64_t minflt = 0;       // (10)
   std::uint64_t majflt = 0;       // (12)
   std::uint64_t utime = 0;        // (14) clock ticks
   std::uint64_t stime = 0;        // (15) clock ticks
   std::uint64_t num_threads = 0;  // (20)
+  std::uint64_t starttime = 0;    // (22) clock ticks since boot
 };
+
+// PF_KTHREAD in StatLine::flags (include/linux/sched.h): a kernel thread,
+// which has no user address space.
+inline constexpr std::uint64_t kStatFlagKernelThread = 0x00200000;
 
 // Parses "pid (comm) state ppid …". comm may contain spaces, parentheses and
 // even newlines, so it spans from the first '(' to the *last* ')'. nullopt

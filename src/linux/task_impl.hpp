@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/fork_generation.hpp"
@@ -51,6 +52,8 @@ struct Task::Impl {
   // Readable again and again with pread at offset 0, and PROCMAP_QUERY works
   // on it; its file position is shared, so serialize readers.
   UniqueFd maps_fd;
+  // Task::start_time(), once read (task_open_linux.cpp). Guarded by proc_mutex.
+  mutable std::optional<std::uint64_t> start_time;
 
   // Counted suspension (tracer.hpp). Guarded by suspend_mutex.
   mutable std::mutex suspend_mutex;

@@ -17,6 +17,7 @@
 #include "common/command_access.hpp"
 #include "macos/dyld_policy.hpp"
 #include "macos/registered_ports.hpp"
+#include "macos/spawn_options.hpp"
 #include "macos/wait_status.hpp"
 #include "posix/command_env.hpp"
 #include "posix/eintr.hpp"
@@ -76,6 +77,7 @@ void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
       throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setpgroup");
     }
   }
+  flags |= spawn_option_flags(cmd);
   if (int rc = ::posix_spawnattr_setflags(sa.attr(), flags); rc != 0) {
     throw Error(rc, Step::spawn_attributes, program, "posix_spawnattr_setflags");
   }
@@ -102,6 +104,7 @@ void configure(const Command& cmd, const SpawnPlan& plan, SpawnAttributes& sa) {
       throw Error(rc, Step::spawn_attributes, program, "posix_spawn_file_actions_addchdir_np");
     }
   }
+  add_spawn_options(cmd, plan, sa.attr(), sa.actions());
 }
 
 // posix_spawn reports one errno for the whole launch; what the parent can
@@ -235,6 +238,8 @@ class SharedReport {
     if (::dup2(scratch[i], r[i].child_fd) < 0) fail(Step::redirect_fds, errno);
     ::close(scratch[i]);
   }
+  if (const int error = apply_forked_child_options(cmd, plan, report->step); error != 0)
+    fail(report->step, error);
   report->step = Step::pre_exec_hook;
   for (const auto& hook : detail::CommandAccess::pre_exec_hooks(cmd)) {
     const int rc = hook();

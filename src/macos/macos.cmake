@@ -25,9 +25,12 @@ set(_taskport_macos_sources
   macos/rendezvous_macos.cpp
   macos/rendezvous_server.cpp
   macos/spawn_macos.cpp
+  macos/spawn_options.cpp
   macos/spawn_plan.cpp
   macos/task_info_macos.cpp
   macos/task_macos.cpp
+  macos/task_open_macos.cpp
+  macos/task_process_macos.cpp
   macos/task_memory_macos.cpp
   macos/task_regions_macos.cpp
   macos/task_threads_macos.cpp

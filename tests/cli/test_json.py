@@ -17,7 +17,7 @@ PYTHON = sys.executable  # the child programs run under the python running the t
 class JsonLines(s.CliTest):
     def test_a_run_is_spawn_then_snapshots_then_exit_each_valid(self):
         r = s.taskport("run", "--json", "--at", "100ms", "--every", "150ms", "--count", "2", "--",
-                       "sleep", "0.6")
+                       "sleep", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = s.json_lines(r.stdout)
         kinds = [o["event"] for o in lines]

@@ -142,3 +142,20 @@ TEST(ParseNumber, ReadsAOneNumberFile) {
   EXPECT_FALSE(parse_number(""));
   EXPECT_FALSE(parse_number("x\n"));
 }
+
+TEST(ParseStat, ReadsFlagsAndStartTime) {
+  auto user = parse_stat(
+      "4242 (tp_task_target) S 1 4242 4242 0 -1 4194560 1234 7 3 0 250 17 0 0 20 0 5 0 85481 "
+      "2539520 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
+  ASSERT_TRUE(user);
+  EXPECT_EQ(user->flags, 4194560u);
+  EXPECT_EQ(user->flags & kStatFlagKernelThread, 0u);
+  EXPECT_EQ(user->starttime, 85481u);
+  // kthreadd as /proc/2/stat shows it.
+  auto kernel = parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 2 0 0\n");
+  ASSERT_TRUE(kernel);
+  EXPECT_NE(kernel->flags & kStatFlagKernelThread, 0u);
+  EXPECT_EQ(kernel->starttime, 2u);
+  // Cut after field 21: no start time.
+  EXPECT_FALSE(parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0\n"));
+}
