@@ -20,7 +20,9 @@ std::string how_it_ended(const Expectation& expect) {
     if (::waitid(P_PID, static_cast<id_t>(expect.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid != 0) {
       if (info.si_code == CLD_EXITED) return ExitStatus::exited(info.si_status).to_string();
-      return ExitStatus::signaled(info.si_status, info.si_code == CLD_DUMPED).to_string();
+      // A ptrace stop (WEXITED reports those of our tracer's tracees) is no end.
+      if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED)
+        return ExitStatus::signaled(info.si_status, info.si_code == CLD_DUMPED).to_string();
     }
   }
   return "exited";

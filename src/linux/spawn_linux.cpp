@@ -214,14 +214,21 @@ std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::ui
                                                      const std::string& program) {
   const auto deadline = std::chrono::steady_clock::now() + kExecStopTimeout;
   auto nap = std::chrono::microseconds(2);
-  while (true) {
+  // Takes the stop's report, so that no later wait of the application or
+  // of Child (a WEXITED wait reports a ptrace stop too) takes it for an
+  // exit; WSTOPPED alone never reaps.
+  const auto take_report = [&] {
     siginfo_t info{};
-    // Takes the report (so that no waitpid(-1) of the application sees it);
-    // WSTOPPED alone never reaps.
     posix::retry_on_eintr(
         [&] { return backend::waitid_pidfd(child.pidfd(), &info, WSTOPPED | WNOHANG | __WNOTHREAD); });
+  };
+  while (true) {
+    take_report();
     int signal = 0;
-    if (backend::in_ptrace_stop(child.pid(), &signal)) break;
+    if (backend::in_ptrace_stop(child.pid(), &signal)) {
+      take_report();  // the report, if the stop came after the first look
+      break;
+    }
     if (backend::exited(child.pidfd())) {
       throw Error(ECHILD, Step::await_exec_stop, program,
                   "child ended right after execve: " + how_it_ended(child));

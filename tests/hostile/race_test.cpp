@@ -192,3 +192,39 @@ TEST(HostileRace, StartSuspendedSpawnSucceedsDespiteASigchldHandlerThatReapsEver
     r.note("the handler took " + std::to_string(g_stolen.load()) + " reports");
   }));
 }
+
+// A WEXITED wait of the spawner also sees the ptrace stops of the tracer's
+// tracees (kernel/exit.c wait_task_stopped): try_wait() on a child that is
+// stopped at its start, or suspended, must never take such a stop for an
+// exit — however the stop and its report race with the tracer's look.
+TEST(HostileRace, TryWaitNeverTakesAStopForAnExit) {
+  const int rounds = repetitions(600, 150);
+  expect_passed(isolated(170s, [rounds](Report& r) {
+    for (int i = 0; i < rounds && r.failures() == 0; ++i) {
+      r.within(20s, "start-suspended spawn " + std::to_string(i), [&] {
+        Command cmd = tp_test::probe({"--exit", "0"});
+        cmd.start_suspended().standard_output(Stdio::null()).standard_error(Stdio::null());
+        auto [child, task] = cmd.spawn_with_task();
+        child.kill_on_drop(true);
+        const auto early = child.try_wait();
+        r.check(!early.has_value(), "spawn " + std::to_string(i) +
+                                        ": try_wait() of a start-suspended child said " +
+                                        (early ? early->to_string() : std::string()));
+        task.resume();
+        const auto status = child.wait_for(10s);
+        r.check(status && status->success(), "spawn " + std::to_string(i) + ": the probe did not exit 0");
+      });
+    }
+    Target t = spawn_target(r, {"--churn", "2"});
+    for (int i = 0; i < rounds && r.failures() == 0; ++i) {
+      r.within(20s, "suspend " + std::to_string(i), [&] {
+        t.task.suspend();
+        const auto suspended = t.child.try_wait();
+        r.check(!suspended.has_value(), "cycle " + std::to_string(i) +
+                                            ": try_wait() of a suspended child said " +
+                                            (suspended ? suspended->to_string() : std::string()));
+        t.task.resume();
+      });
+    }
+  }));
+}
