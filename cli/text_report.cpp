@@ -298,9 +298,6 @@ Failure failure_of(const taskport::Error& e) {
   // what() says "taskport: 'PROGRAM': step (detail): strerror"; the report
   // adds its own "taskport: ".
   std::string message = without_prefix(e.what());
-  if (e.step() == taskport::Step::wait && e.errno_value() == ECHILD) {
-    message += " (the kernel discarded the exit status: taskport was started with SIGCHLD ignored)";
-  }
   return Failure{taskport::to_string(e.step()), e.errno_value(), message, e.program()};
 }
 
