@@ -73,41 +73,21 @@ class Inspection {
     reporter_.opened(facts_of(task_, start_));
     Wake wake = wait(Clock::now());  // a signal during the open ends it before any snapshot
     if (wake.what == Wake::due) {
-      wake = take(Trigger::start);
-      while (wake.what == Wake::due) {
-        wake = wait(schedule_.next());
-        if (wake.what != Wake::due) break;
-        if (auto trigger = schedule_.take_due(Clock::now())) wake = take(*trigger);
+      take(Trigger::start);
+      for (wake = wait(schedule_.next()); wake.what == Wake::due; wake = wait(schedule_.next())) {
+        if (auto trigger = schedule_.take_due(Clock::now())) take(*trigger);
       }
     }
     return end(wake);
   }
 
  private:
-  // Takes and reports a snapshot; Wake::exited if it shows that the
-  // process has exited, else Wake::due (go on).
-  Wake take(Trigger trigger) {
+  void take(Trigger trigger) {
     // The snapshot suspends the task and resumes it before it returns; a
     // signal that comes meanwhile waits in the pipe until wait() below.
     Snapshot s = take_snapshot(task_, taken_++, trigger, SnapshotParts{true});
     reporter_.snapshot(s, previous_ ? &*previous_ : nullptr);
-    const bool gone = has_exited(s);
     previous_ = std::move(s);
-    return {gone ? Wake::exited : Wake::due};
-  }
-
-  // The process has exited, whatever its exit descriptor says yet, when
-  // every thread listed is a zombie (an exited thread; not just the leader,
-  // which shows Z after pthread_exit while the others run on). The
-  // descriptor becomes readable only once every thread is released, and a
-  // traced thread is released by its tracer only: one the library's tracer
-  // keeps (seen with threads that exit while a snapshot suspends them)
-  // would hold the inspection forever.
-  static bool has_exited(const Snapshot& s) {
-    return !s.threads.empty() &&
-           std::all_of(s.threads.begin(), s.threads.end(), [](const taskport::ThreadInfo& t) {
-             return t.state == taskport::ThreadState::zombie || t.state == taskport::ThreadState::dead;
-           });
   }
 
   // Polls the process's exit and the signals until `due` (none: only what
