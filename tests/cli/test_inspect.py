@@ -21,9 +21,6 @@ import cli_support as s
 PYTHON = sys.executable
 WAIT_S = 20  # bound for every wait below
 
-# A sleeping process with some 3000 mappings (alternating protections keep
-# the kernel from merging them): reading its smaps takes milliseconds, so
-# with --every 1ms taskport has it suspended most of the time.
 # Ten threads that end together while taskport, snapshotting every 5 ms,
 # keeps suspending the process.
 THREADS_ENDING = """
@@ -37,6 +34,9 @@ go.set()
 for t in threads: t.join()
 """
 
+# A sleeping process with some 3000 mappings (alternating protections keep
+# the kernel from merging them): reading its smaps takes milliseconds, so
+# with --every 1ms taskport has it suspended most of the time.
 MANY_MAPPINGS = """
 import mmap, sys, time
 keep = [mmap.mmap(-1, 4096, prot=mmap.PROT_READ | (mmap.PROT_WRITE if i % 2 else 0)) for i in range(3000)]
