@@ -38,4 +38,18 @@ int exit_code_of(const taskport::Error& error) noexcept {
   }
 }
 
+int inspect_exit_code_of(const taskport::Error& error) noexcept {
+  // What Task::open says of the pid itself (task.hpp): ESRCH, EINVAL, and
+  // on macOS EPERM; EACCES for completeness. Anything else at the open
+  // (EMFILE, ENOMEM, ENOSYS) is taskport's own trouble.
+  if (error.step() != taskport::Step::open_task) return kExitTaskportFailed;
+  switch (error.errno_value()) {
+    case ESRCH:
+    case EINVAL:
+    case EPERM:
+    case EACCES: return kExitCannotOpen;
+    default: return kExitTaskportFailed;
+  }
+}
+
 }  // namespace taskport_cli

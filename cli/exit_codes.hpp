@@ -16,6 +16,22 @@
 //                             not found or timing out), or an exit status
 //                             taskport could not know (ExitStatus::unknown():
 //                             SIGCHLD ignored, the kernel discarded it)
+//
+// and `taskport inspect`'s:
+//
+//   0                         the inspection is done: every snapshot asked
+//                             for was taken (a part of one that failed or
+//                             was refused is reported in it), or the process
+//                             exited during the inspection
+//   1                         PID cannot be opened: no such process, one
+//                             that has exited (a zombie), a thread id that
+//                             is not a process id, a kernel thread (macOS:
+//                             task_for_pid refused) — as kill(1) and ps(1)
+//                             say 1 of a pid they cannot use
+//   125                       taskport itself failed: a refused command line,
+//                             a failure of its own (out of descriptors, ...)
+//   128 + N                   signal N (SIGINT, SIGTERM, SIGHUP) ended the
+//                             inspection, after the snapshot in progress
 #pragma once
 
 #include <taskport/error.hpp>
@@ -23,11 +39,14 @@
 
 namespace taskport_cli {
 
+constexpr int kExitCannotOpen = 1;
 constexpr int kExitTaskportFailed = 125;
 constexpr int kExitCannotRun = 126;
 constexpr int kExitNotFound = 127;
 
 int exit_code_of(const taskport::ExitStatus& status) noexcept;
 int exit_code_of(const taskport::Error& error) noexcept;
+// The exit status of an inspection that failed with `error`.
+int inspect_exit_code_of(const taskport::Error& error) noexcept;
 
 }  // namespace taskport_cli

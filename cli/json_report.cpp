@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // The JSON Lines report (docs/cli-json.md, docs/cli-json.schema.json): one
-// object per line — "spawn", each "snapshot", then "exit" or "error" — each
-// with the schema version and a monotonic timestamp.
+// object per line, each with the schema version and a monotonic timestamp —
+// run: "spawn", each "snapshot", then "exit" or "error"; inspect: "open",
+// each "snapshot", then "end" or "error".
 #include <string.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
+#include "exit_codes.hpp"
 #include "format.hpp"
 #include "json.hpp"
 #include "report.hpp"
@@ -176,6 +178,53 @@ const char* errno_name(int e) {
 #endif
 }
 
+// The fields every line starts with; `start`: when the spawn (the open)
+// returned, if it has.
+JsonObject head(const char* event, std::chrono::steady_clock::time_point when,
+                const std::optional<std::chrono::steady_clock::time_point>& start) {
+  JsonObject o;
+  o.number("schema", kSchemaVersion)
+      .word("event", event)
+      .number("monotonic_ns", std::chrono::nanoseconds(when.time_since_epoch()).count());
+  if (start) o.number("elapsed_ns", std::chrono::nanoseconds(when - *start).count());
+  else o.null("elapsed_ns");
+  return o;
+}
+
+JsonObject failure_json(const Failure& f) {
+  JsonObject e;
+  e.word("step", f.step);
+  const char* name = f.errno_value ? errno_name(*f.errno_value) : nullptr;
+  if (f.errno_value) e.number("errno", *f.errno_value);
+  else e.null("errno");
+  if (name != nullptr) e.word("errno_name", name);
+  else e.null("errno_name");
+  e.text("message", f.message);
+  if (f.program) e.text("program", *f.program);
+  else e.null("program");
+  return e;
+}
+
+void emit(const JsonObject& o) { (void)write_all(STDOUT_FILENO, o.str() + "\n"); }
+
+// The error line on stdout, and the "taskport: …" line on stderr.
+void emit_failure(const Failure& f, int exit_code,
+                  const std::optional<std::chrono::steady_clock::time_point>& start) {
+  emit(head("error", std::chrono::steady_clock::now(), start)
+           .object("error", failure_json(f))
+           .number("exit_status", exit_code));
+  (void)write_all(STDERR_FILENO, failure_line(f));
+}
+
+JsonObject every_and_count(JsonObject schedule, const std::optional<std::chrono::nanoseconds>& every,
+                           const std::optional<long>& count) {
+  if (every) schedule.number("every_ns", every->count());
+  else schedule.null("every_ns");
+  if (count) schedule.number("count", *count);
+  else schedule.null("count");
+  return schedule;
+}
+
 class JsonReporter : public Reporter {
  public:
   explicit JsonReporter(const RunOptions& o) : options_(o) {}
@@ -188,23 +237,19 @@ class JsonReporter : public Reporter {
     for (const auto& d : options_.at) at.add_number(d.count());
     JsonObject schedule;
     schedule.array("at_ns", at);
-    if (options_.every) schedule.number("every_ns", options_.every->count());
-    else schedule.null("every_ns");
-    if (options_.count) schedule.number("count", *options_.count);
-    else schedule.null("count");
-    JsonObject o = head("spawn", f.start);
+    JsonObject o = head("spawn", f.start, start_);
     o.text("program", f.argv[0])
         .texts("argv", f.argv)
         .number("pid", f.pid)
         .object("handle", handle)
         .boolean("suspended", options_.suspended)
         .boolean("via_preload", options_.via_preload)
-        .object("schedule", schedule);
+        .object("schedule", every_and_count(schedule, options_.every, options_.count));
     emit(o);
   }
 
   void snapshot(const Snapshot& now, const Snapshot* previous) override {
-    emit(head("snapshot", now.taken).object("snapshot", snapshot_json(now, previous)));
+    emit(head("snapshot", now.taken, start_).object("snapshot", snapshot_json(now, previous)));
   }
 
   void exited(const taskport::ExitStatus& status, int exit_code) override {
@@ -214,38 +259,59 @@ class JsonReporter : public Reporter {
     if (status.signal()) e.number("signal", *status.signal());
     else e.null("signal");
     e.boolean("core_dumped", status.core_dumped()).word("description", status.to_string());
-    emit(head("exit", std::chrono::steady_clock::now()).object("exit", e).number("exit_status", exit_code));
+    emit(head("exit", std::chrono::steady_clock::now(), start_)
+             .object("exit", e)
+             .number("exit_status", exit_code));
   }
 
-  void failed(const Failure& f, int exit_code) override {
-    JsonObject e;
-    e.word("step", f.step);
-    const char* name = f.errno_value ? errno_name(*f.errno_value) : nullptr;
-    if (f.errno_value) e.number("errno", *f.errno_value);
-    else e.null("errno");
-    if (name != nullptr) e.word("errno_name", name);
-    else e.null("errno_name");
-    e.text("message", f.message);
-    if (f.program) e.text("program", *f.program);
-    else e.null("program");
-    emit(head("error", std::chrono::steady_clock::now()).object("error", e).number("exit_status", exit_code));
-    (void)write_all(STDERR_FILENO, failure_line(f));
-  }
+  void failed(const Failure& f, int exit_code) override { emit_failure(f, exit_code, start_); }
 
  private:
-  JsonObject head(const char* event, std::chrono::steady_clock::time_point when) const {
-    JsonObject o;
-    o.number("schema", kSchemaVersion)
-        .word("event", event)
-        .number("monotonic_ns", std::chrono::nanoseconds(when.time_since_epoch()).count());
-    if (start_) o.number("elapsed_ns", std::chrono::nanoseconds(when - *start_).count());
-    else o.null("elapsed_ns");
-    return o;
+  const RunOptions& options_;
+  std::optional<std::chrono::steady_clock::time_point> start_;
+};
+
+class InspectJsonReporter : public InspectReporter {
+ public:
+  explicit InspectJsonReporter(const InspectOptions& o) : options_(o) {}
+
+  void opened(const OpenFacts& f) override {
+    start_ = f.start;
+    JsonObject handle;
+    handle.word("kind", f.handle_kind).number("value", f.handle);
+    JsonObject o = head("open", f.start, start_);
+    o.number("pid", f.pid);
+    if (f.start_time) o.unsigned_number("start_time", *f.start_time);
+    else o.null("start_time");
+    if (f.executable) o.text("executable", *f.executable);
+    else o.null("executable");
+    if (f.argv) o.texts("argv", *f.argv);
+    else o.null("argv");
+    o.object("handle", handle)
+        .object("schedule", every_and_count(JsonObject(), options_.every, options_.count))
+        .array("errors", errors_json(f.errors));
+    emit(o);
   }
 
-  static void emit(const JsonObject& o) { (void)write_all(STDOUT_FILENO, o.str() + "\n"); }
+  void snapshot(const Snapshot& now, const Snapshot* previous) override {
+    emit(head("snapshot", now.taken, start_).object("snapshot", snapshot_json(now, previous)));
+  }
 
-  const RunOptions& options_;
+  void ended(const EndFacts& e, int exit_code) override {
+    JsonObject end;
+    end.word("reason", to_string(e.reason));
+    if (e.signal) end.number("signal", *e.signal);
+    else end.null("signal");
+    end.number("snapshots", e.snapshots);
+    emit(head("end", std::chrono::steady_clock::now(), start_)
+             .object("end", end)
+             .number("exit_status", exit_code));
+  }
+
+  void failed(const Failure& f, int exit_code) override { emit_failure(f, exit_code, start_); }
+
+ private:
+  const InspectOptions& options_;
   std::optional<std::chrono::steady_clock::time_point> start_;
 };
 
@@ -253,6 +319,19 @@ class JsonReporter : public Reporter {
 
 std::unique_ptr<Reporter> json_reporter(const RunOptions& options) {
   return std::make_unique<JsonReporter>(options);
+}
+
+std::unique_ptr<InspectReporter> inspect_json_reporter(const InspectOptions& options) {
+  return std::make_unique<InspectJsonReporter>(options);
+}
+
+int report_usage_error(const UsageError& error) {
+  const Failure f{"parse options", std::nullopt,
+                  error.command + ": " + error.message + " (see 'taskport " + error.command + " --help')",
+                  std::nullopt};
+  if (error.json) emit_failure(f, kExitTaskportFailed, std::nullopt);
+  else (void)write_all(STDERR_FILENO, failure_line(f));
+  return kExitTaskportFailed;
 }
 
 }  // namespace taskport_cli

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The command line of `taskport run`, parsed with getopt_long.
+// The command lines of `taskport run` and `taskport inspect`, parsed with
+// getopt_long.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <optional>
@@ -21,8 +24,17 @@ struct RunOptions {
   std::vector<std::string> argv;                            // PROGRAM [ARGS...]
 };
 
+struct InspectOptions {
+  std::optional<std::chrono::nanoseconds> every;  // --every
+  std::optional<long> count;                      // --count (needs --every)
+  bool json = false;                              // --json
+  bool help = false;                              // -h, --help
+  pid_t pid = 0;                                  // PID
+};
+
 // A command line taskport refuses, and why. Exit status 125.
 struct UsageError {
+  std::string command;  // "run", "inspect"
   std::string message;
   bool json = false;  // --json was among the options: say it in JSON too
 };
@@ -30,13 +42,17 @@ struct UsageError {
 // Parses the arguments after "run" (argv[0] is "run"). Returns the options,
 // or the first reason to refuse them in `error`.
 std::optional<RunOptions> parse_run_options(int argc, char** argv, UsageError& error);
+// The same for the arguments after "inspect" (argv[0] is "inspect").
+std::optional<InspectOptions> parse_inspect_options(int argc, char** argv, UsageError& error);
 
 // "250ms", "2s", "1.5s", "1m", "1h": a non-negative decimal number and a
 // unit. nullopt for anything else (a bare number has no unit).
 std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text);
 
-// How `taskport run --help` and `taskport help` describe the commands.
+// How `taskport run --help`, `taskport inspect --help` and `taskport help`
+// describe the commands.
 extern const char* const kRunUsage;
+extern const char* const kInspectUsage;
 extern const char* const kUsage;
 
 }  // namespace taskport_cli

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
-#include <string_view>
 #include <utility>
 
 #include <taskport/taskport.hpp>
@@ -17,6 +16,7 @@
 #include "death_signal.hpp"
 #include "exit_codes.hpp"
 #include "relay.hpp"
+#include "schedule.hpp"
 #include "signals.hpp"
 #include "snapshot.hpp"
 
@@ -24,49 +24,6 @@ namespace taskport_cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// When the snapshots after the first are due: each --at once, and every
-// INTERVAL (at most --count times). A tick missed because a snapshot took
-// longer than the interval is skipped, not taken late twice.
-class Schedule {
- public:
-  Schedule(const RunOptions& o, Clock::time_point start) : every_(o.every), left_(o.count.value_or(-1)) {
-    for (const auto& d : o.at) at_.push_back(start + d);
-    std::sort(at_.begin(), at_.end());
-    if (every_) next_every_ = start + *every_;
-  }
-
-  std::optional<Clock::time_point> next() const {
-    std::optional<Clock::time_point> n;
-    if (next_at_ < at_.size()) n = at_[next_at_];
-    if (every_ && left_ != 0 && (!n || next_every_ < *n)) n = next_every_;
-    return n;
-  }
-
-  // What the snapshot due now was asked by; nullopt if none is due yet. An
-  // --at that is due is taken first and leaves a due tick of --every for the
-  // next call (right after), so that neither is lost when both fall due
-  // during one slow snapshot.
-  std::optional<Trigger> take_due(Clock::time_point now) {
-    if (next_at_ < at_.size() && at_[next_at_] <= now) {
-      while (next_at_ < at_.size() && at_[next_at_] <= now) ++next_at_;
-      return Trigger::at;
-    }
-    if (every_ && left_ != 0 && next_every_ <= now) {
-      if (left_ > 0) --left_;
-      while (next_every_ <= now) next_every_ += *every_;
-      return Trigger::every;
-    }
-    return std::nullopt;
-  }
-
- private:
-  std::vector<Clock::time_point> at_;
-  std::size_t next_at_ = 0;
-  std::optional<std::chrono::nanoseconds> every_;
-  long left_;  // periodic snapshots still to take; -1: no limit
-  Clock::time_point next_every_;
-};
 
 taskport::Command make_command(const RunOptions& o) {
   taskport::Command cmd(o.argv[0]);
@@ -89,18 +46,6 @@ taskport::Command make_command(const RunOptions& o) {
   return cmd;
 }
 
-Failure failure_of(const taskport::Error& e) {
-  // what() says "taskport: 'PROGRAM': step (detail): strerror"; the report
-  // adds its own "taskport: ".
-  std::string message = e.what();
-  constexpr std::string_view kPrefix = "taskport: ";
-  if (message.compare(0, kPrefix.size(), kPrefix) == 0) message.erase(0, kPrefix.size());
-  if (e.step() == taskport::Step::wait && e.errno_value() == ECHILD) {
-    message += " (the kernel discarded the exit status: taskport was started with SIGCHLD ignored)";
-  }
-  return Failure{taskport::to_string(e.step()), e.errno_value(), message, e.program()};
-}
-
 int report(Reporter& reporter, const taskport::Error& e) {
   const int code = exit_code_of(e);
   reporter.failed(failure_of(e), code);
@@ -111,7 +56,7 @@ int report(Reporter& reporter, const taskport::Error& e) {
 class Session {
  public:
   Session(const RunOptions& o, taskport::Child child, taskport::Task task, Reporter& reporter, LineRelay& out,
-          LineRelay& err, SignalForwarder& signals)
+          LineRelay& err, SignalCatcher& signals)
       : o_(o),
         child_(std::move(child)),
         task_(std::move(task)),
@@ -120,7 +65,7 @@ class Session {
         err_(err),
         signals_(signals),
         start_(Clock::now()),
-        schedule_(o, start_) {
+        schedule_(o.at, o.every, o.count, start_) {
     child_.kill_on_drop(true);  // a taskport that fails takes its child along
   }
 
@@ -185,7 +130,7 @@ class Session {
   }
 
   void forward_signals() {
-    for (int signo : signals_.take()) {
+    for (int signo : signals_.take_to_forward()) {
       try {
         task_.signal(signo);
       } catch (const taskport::Error&) {
@@ -200,7 +145,7 @@ class Session {
   Reporter& reporter_;
   LineRelay& out_;
   LineRelay& err_;
-  SignalForwarder& signals_;
+  SignalCatcher& signals_;
   Clock::time_point start_;
   Schedule schedule_;
   int next_index_ = 0;
@@ -214,7 +159,7 @@ int run(const RunOptions& o) {
   std::unique_ptr<Reporter> reporter = o.json ? json_reporter(o) : text_reporter(o, out);
   try {
     // Before the spawn: a signal that comes during it is forwarded after it.
-    SignalForwarder signals;
+    SignalCatcher signals;
     auto [child, task] = make_command(o).spawn_with_task();
     if (!o.json) {
       out = LineRelay(std::move(child.stdout_pipe()), STDOUT_FILENO);
@@ -227,18 +172,6 @@ int run(const RunOptions& o) {
     err.finish(0);
     return report(*reporter, e);
   }
-}
-
-int report_usage_error(const UsageError& error) {
-  const Failure f{"parse options", std::nullopt, "run: " + error.message + " (see 'taskport run --help')",
-                  std::nullopt};
-  if (error.json) {
-    RunOptions o;
-    json_reporter(o)->failed(f, kExitTaskportFailed);
-  } else {
-    (void)write_all(STDERR_FILENO, failure_line(f));
-  }
-  return kExitTaskportFailed;
 }
 
 }  // namespace taskport_cli

@@ -12,8 +12,4 @@ namespace taskport_cli {
 // (exit_codes.hpp). Every failure is reported through the reporter.
 int run(const RunOptions& options);
 
-// Reports a refused command line (text on stderr; also JSON on stdout with
-// --json) and returns its exit status, 125.
-int report_usage_error(const UsageError& error);
-
 }  // namespace taskport_cli

@@ -50,7 +50,7 @@ int make_pipe(int fds[2]) {
 
 }  // namespace
 
-SignalForwarder::SignalForwarder() {
+SignalCatcher::SignalCatcher() {
   int fds[2];
   if (make_pipe(fds) != 0)
     throw taskport::Error(errno, taskport::Step::create_pipe, "taskport", "signal pipe");
@@ -68,14 +68,14 @@ SignalForwarder::SignalForwarder() {
   }
 }
 
-SignalForwarder::~SignalForwarder() {
+SignalCatcher::~SignalCatcher() {
   for (int i = 0; i < 3; ++i) {
     if (installed_[i]) ::sigaction(kForwarded[i], &g_previous[i], nullptr);
   }
   g_write_end.store(-1);
 }
 
-std::vector<int> SignalForwarder::take() {
+std::vector<int> SignalCatcher::take(bool sent_to_the_group_too) {
   std::vector<int> out;
   unsigned char note[2];
   for (;;) {
@@ -83,7 +83,7 @@ std::vector<int> SignalForwarder::take() {
     if (n < 0 && errno == EINTR) continue;
     if (n != static_cast<ssize_t>(sizeof note)) break;  // EAGAIN: nothing more
     const bool sent_by_kernel_to_the_group = note[1] != 0;
-    if (!sent_by_kernel_to_the_group) out.push_back(note[0]);
+    if (sent_to_the_group_too || !sent_by_kernel_to_the_group) out.push_back(note[0]);
   }
   return out;
 }

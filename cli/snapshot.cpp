@@ -4,19 +4,14 @@
 #include <algorithm>
 #include <iterator>
 #include <set>
-
-#include <taskport/error.hpp>
+#include <utility>
 
 namespace taskport_cli {
 namespace {
 
 template <class F>
 void section(Snapshot& s, const char* name, F&& f) {
-  try {
-    f();
-  } catch (const taskport::Error& e) {
-    s.errors.push_back({name, taskport::to_string(e.step()), e.errno_value(), e.what()});
-  }
+  read_part(s.errors, name, std::forward<F>(f));
 }
 
 // The first mapping of the program's own file: its first bytes are the ELF
@@ -45,7 +40,7 @@ const char* to_string(Trigger t) noexcept {
   return "?";
 }
 
-Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger) {
+Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger, SnapshotParts parts) {
   Snapshot s;
   s.index = index;
   s.trigger = trigger;
@@ -65,7 +60,10 @@ Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger) {
   section(s, "info", [&] { s.info = task.info(); });
   section(s, "regions", [&] { s.regions = task.regions_with_resident_size(); });
 #if defined(__x86_64__) || defined(__aarch64__)
-  if (held_from_start) section(s, "registers", [&] { s.registers = task.registers(task.pid()); });
+  if (held_from_start || (we_suspended && parts.registers_whenever_suspended))
+    section(s, "registers", [&] { s.registers = task.registers(task.pid()); });
+#else
+  (void)parts;
 #endif
   if (held_from_start) section(s, "memory", [&] { sample_memory(s, task); });
   if (we_suspended) section(s, "resume", [&] { task.resume(); });

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <taskport/error.hpp>
 #include <taskport/task.hpp>
 
 namespace taskport_cli {
@@ -29,6 +30,18 @@ struct SectionError {
   std::string message;  // Error::what()
 };
 
+// Runs `read`; a taskport::Error it throws is recorded in `errors` under
+// `section` instead of escaping: one part that cannot be read leaves the
+// others.
+template <class F>
+void read_part(std::vector<SectionError>& errors, const char* section, F&& read) {
+  try {
+    read();
+  } catch (const taskport::Error& e) {
+    errors.push_back({section, taskport::to_string(e.step()), e.errno_value(), e.what()});
+  }
+}
+
 enum class Trigger { start, at, every };
 const char* to_string(Trigger t) noexcept;
 
@@ -43,16 +56,27 @@ struct Snapshot {
   std::vector<taskport::ThreadInfo> threads;
   std::vector<taskport::Region> regions;  // with resident_bytes where the platform gives them
 #if defined(__x86_64__) || defined(__aarch64__)
-  std::optional<taskport::Registers> registers;  // main thread, when suspended from the start
+  std::optional<taskport::Registers> registers;  // main thread (SnapshotParts)
 #endif
   std::optional<MemorySample> memory;  // the first bytes of the program's file, at the start
   std::vector<SectionError> errors;
 };
 
-// Takes a snapshot. Suspends the task for usage and regions unless it is
-// suspended already (then registers and a memory sample are taken too);
-// never throws for a part that fails: the failure is recorded in `errors`.
-Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger);
+// What a snapshot reads beyond threads, usage and regions.
+struct SnapshotParts {
+  // The main thread's registers whenever the snapshot suspended the task
+  // (inspect); otherwise only when the task was suspended already (run
+  // --suspended, which also samples memory then).
+  bool registers_whenever_suspended = false;
+};
+
+// Takes a snapshot. Suspends the task for usage, regions (and registers)
+// unless it is suspended already (then registers and a memory sample are
+// taken too), and resumes it before returning; never throws for a part that
+// fails: the failure is recorded in `errors`, and the other parts are still
+// taken (threads and usage need no ptrace access: a refused suspend leaves
+// them).
+Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger, SnapshotParts parts = {});
 
 // Sums over a snapshot's regions.
 struct RegionTotals {

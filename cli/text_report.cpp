@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
-// The text report: each snapshot as one block a person reads at a glance —
-// usage, the threads with state and CPU (busiest first), the regions with
-// the most resident memory, and what changed since the snapshot before.
+// The text report of `run` and `inspect`: each snapshot as one block a
+// person reads at a glance — usage, the threads with state and CPU
+// (busiest first), the regions with the most resident memory, what changed
+// since the snapshot before, and the parts that were refused or failed.
+#include <errno.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "format.hpp"
 #include "report.hpp"
@@ -30,17 +35,20 @@ std::string line(const char* format, A... args) {
   return out;
 }
 
-std::string title(const RunOptions& o, const Snapshot& s, std::chrono::steady_clock::time_point start) {
-  std::string why;
+// Why `run` took snapshot `s`.
+std::string run_trigger(const RunOptions& o, const Snapshot& s) {
   switch (s.trigger) {
     case Trigger::start:
-      why = !o.suspended    ? "start, right after execve"
-            : o.via_preload ? "start, suspended before main, in the preload's initializer"
-                            : "start, suspended before its first instruction";
-      break;
-    case Trigger::at: why = "--at"; break;
-    case Trigger::every: why = "every " + duration_words(*o.every); break;
+      return !o.suspended    ? "start, right after execve"
+             : o.via_preload ? "start, suspended before main, in the preload's initializer"
+                             : "start, suspended before its first instruction";
+    case Trigger::at: return "--at";
+    case Trigger::every: return "every " + duration_words(*o.every);
   }
+  return "?";
+}
+
+std::string title(const Snapshot& s, const std::string& why, std::chrono::steady_clock::time_point start) {
   return line("snapshot %d at +%s (%s)%s\n", s.index, seconds(s.taken - start).c_str(), why.c_str(),
               s.suspended ? ":" : ", not suspended:");
 }
@@ -125,6 +133,42 @@ std::string changes(const Snapshot& before, const Snapshot& now) {
   return out + "\n";
 }
 
+// "taskport: 'pid 42': read /proc/42/smaps: Permission denied" without
+// what the report says already.
+std::string without_prefix(std::string message) {
+  constexpr std::string_view kPrefix = "taskport: ";
+  if (message.compare(0, kPrefix.size(), kPrefix) == 0) message.erase(0, kPrefix.size());
+  return message;
+}
+
+// The parts of a snapshot that could not be taken: "refused" where the
+// kernel denied the access (EPERM, EACCES), "failed" for anything else.
+// Each reason is given in full once; when it comes again (every snapshot of
+// another user's process is refused the same way) the part is only named.
+class Problems {
+ public:
+  std::string lines(const std::vector<SectionError>& errors) {
+    std::string out, again[2];
+    for (const auto& e : errors) {
+      const bool refused = e.errno_value == EPERM || e.errno_value == EACCES;
+      if (!said_.insert(e.section + '\0' + e.message).second) {
+        again[refused] += (again[refused].empty() ? "" : ", ") + e.section;
+        continue;
+      }
+      out += line("  %-11s %s: %s\n", refused ? "refused" : "failed", e.section.c_str(),
+                  printable(without_prefix(e.message)).c_str());
+    }
+    for (int refused = 0; refused < 2; ++refused) {
+      if (!again[refused].empty())
+        out += line("  %-11s %s (as before)\n", refused ? "refused" : "failed", again[refused].c_str());
+    }
+    return out;
+  }
+
+ private:
+  std::set<std::string> said_;
+};
+
 std::string start_details(const Snapshot& s) {
   std::string out;
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -142,6 +186,17 @@ std::string start_details(const Snapshot& s) {
   return out;
 }
 
+// A snapshot as one block, after its title line.
+std::string block(const Snapshot& now, const Snapshot* previous, const std::string& title_line,
+                  Problems& problems) {
+  std::string out = title_line + start_details(now);
+  if (now.info) out += usage(*now.info);
+  if (!now.threads.empty()) out += threads(now.threads);
+  if (!now.regions.empty()) out += regions(now.regions);
+  if (previous != nullptr) out += changes(*previous, now);
+  return out + problems.lines(now.errors);
+}
+
 class TextReporter : public Reporter {
  public:
   TextReporter(const RunOptions& o, LineRelay& out) : options_(o), out_(out) {}
@@ -153,13 +208,7 @@ class TextReporter : public Reporter {
   }
 
   void snapshot(const Snapshot& now, const Snapshot* previous) override {
-    std::string block = title(options_, now, start_) + start_details(now);
-    if (now.info) block += usage(*now.info);
-    if (!now.threads.empty()) block += threads(now.threads);
-    if (!now.regions.empty()) block += regions(now.regions);
-    if (previous != nullptr) block += changes(*previous, now);
-    for (const auto& e : now.errors) block += "  (" + e.section + ": " + printable(e.message) + ")\n";
-    emit(block);
+    emit(block(now, previous, title(now, run_trigger(options_, now), start_), problems_));
   }
 
   void exited(const taskport::ExitStatus& status, int /*exit_code*/) override {
@@ -180,14 +229,84 @@ class TextReporter : public Reporter {
   const RunOptions& options_;
   LineRelay& out_;
   std::chrono::steady_clock::time_point start_;
+  Problems problems_;
+};
+
+const char* signal_name(int signo) {
+  switch (signo) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+  }
+  return "a signal";
+}
+
+std::string words(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + printable(a);
+  return out;
+}
+
+class InspectTextReporter : public InspectReporter {
+ public:
+  explicit InspectTextReporter(const InspectOptions& o) : options_(o) {}
+
+  void opened(const OpenFacts& f) override {
+    start_ = f.start;
+    std::string out = line("inspecting  pid %d\n", f.pid);
+    if (f.executable) out += "program     " + printable(*f.executable) + "\n";
+    if (f.argv) out += "argv        " + words(*f.argv) + "\n";
+    out += line("handle      %s %lld\n", f.handle_kind.c_str(), f.handle);
+    emit(out + problems_.lines(f.errors));
+  }
+
+  void snapshot(const Snapshot& now, const Snapshot* previous) override {
+    const std::string why = now.trigger == Trigger::start ? "start, right after the open"
+                                                          : "every " + duration_words(*options_.every);
+    emit(block(now, previous, title(now, why, start_), problems_));
+  }
+
+  void ended(const EndFacts& e, int /*exit_code*/) override {
+    const std::string taken = line("%d snapshot%s", e.snapshots, e.snapshots == 1 ? "" : "s");
+    switch (e.reason) {
+      case EndReason::completed: emit("end         " + taken + ", as asked\n"); break;
+      case EndReason::exited: emit("end         the process exited; " + taken + "\n"); break;
+      case EndReason::signal:
+        emit(std::string("end         ") + signal_name(e.signal.value_or(0)) + " to taskport; " + taken +
+             "\n");
+        break;
+    }
+  }
+
+  void failed(const Failure& failure, int /*exit_code*/) override {
+    (void)write_all(STDERR_FILENO, failure_line(failure));
+  }
+
+ private:
+  static void emit(const std::string& text) { (void)write_all(STDOUT_FILENO, text); }
+
+  const InspectOptions& options_;
+  std::chrono::steady_clock::time_point start_;
+  Problems problems_;
 };
 
 }  // namespace
 
 std::string failure_line(const Failure& failure) { return "taskport: " + printable(failure.message) + "\n"; }
 
+Failure failure_of(const taskport::Error& e) {
+  // what() says "taskport: 'PROGRAM': step (detail): strerror"; the report
+  // adds its own "taskport: ".
+  std::string message = without_prefix(e.what());
+  return Failure{taskport::to_string(e.step()), e.errno_value(), message, e.program()};
+}
+
 std::unique_ptr<Reporter> text_reporter(const RunOptions& options, LineRelay& out) {
   return std::make_unique<TextReporter>(options, out);
+}
+
+std::unique_ptr<InspectReporter> inspect_text_reporter(const InspectOptions& options) {
+  return std::make_unique<InspectTextReporter>(options);
 }
 
 }  // namespace taskport_cli

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """taskport's command line: getopt_long forms, help, and every refusal
-(exit status 125, a message naming the problem, nothing run)."""
+(exit status 125, a message naming the problem, nothing run or inspected)."""
 import cli_support as s
 
 
@@ -21,6 +21,21 @@ class Help(s.CliTest):
             r = s.taskport(*args)
             self.assertEqual(r.returncode, 0, args)
             self.assertIn(b"taskport run [OPTIONS] -- PROGRAM", r.stdout)
+            self.assertIn(b"taskport inspect [OPTIONS] PID", r.stdout)
+
+    def test_inspect_help_prints_the_inspect_usage_on_stdout(self):
+        r = s.taskport("inspect", "--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"usage: taskport inspect [--every INTERVAL [--count N]] [--json] PID", r.stdout)
+        self.assertEqual(r.stderr, b"")
+
+    def test_help_inspect_and_inspect_h_say_the_same(self):
+        self.assertEqual(s.taskport("help", "inspect").stdout, s.taskport("inspect", "-h").stdout)
+
+    def test_help_for_an_unknown_command_is_refused(self):
+        r = s.taskport("help", "bogus")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn(b"the commands are run, inspect and help", r.stderr)
 
     def test_version(self):
         r = s.taskport("--version")
@@ -95,6 +110,53 @@ class Refusals(s.CliTest):
     def test_unknown_command(self):
         self.refused("bogus", says="unknown command 'bogus'")
         self.refused(says="missing command")
+
+
+class InspectRefusals(s.CliTest):
+    def refused(self, *args, says):
+        r = s.taskport("inspect", *args)
+        self.assertEqual(r.returncode, 125, (args, r.stderr))
+        self.assertEqual(r.stdout, b"", args)
+        self.assertTrue(r.stderr.startswith(b"taskport: inspect: "), r.stderr)
+        self.assertIn(says.encode(), r.stderr, args)
+        self.assertIn(b"(see 'taskport inspect --help')", r.stderr)
+
+    def test_missing_pid(self):
+        self.refused(says="missing PID")
+        self.refused("--every", "1s", says="missing PID")
+
+    def test_a_pid_that_is_not_a_whole_number_from_1(self):
+        for bad in ("abc", "0", "+5", " 5", "5x", "1.5", "0x10", "99999999999", ""):
+            self.refused("--", bad, says="is not a process id")
+
+    def test_a_negative_pid_is_an_unknown_option(self):
+        self.refused("-5", says="unknown option '-5'")
+
+    def test_two_pids(self):
+        self.refused("1", "2", says="one PID only: '2'")
+
+    def test_unknown_option_also_after_the_pid(self):
+        self.refused("--bogus", "1", says="unknown option '--bogus'")
+        self.refused("1", "--bogus", says="unknown option '--bogus'")
+
+    def test_option_without_its_value_also_after_the_pid(self):
+        self.refused("1", "--every", says="option '--every' needs a value")
+
+    def test_options_of_run_only(self):
+        for option in ("--at=1s", "--suspended", "--via-preload", "--at-exit"):
+            self.refused(option, "1", says=f"unknown option '{option}'")
+
+    def test_count_without_every_and_bad_values(self):
+        self.refused("--count", "2", "1", says="--count needs --every")
+        self.refused("--every", "1s", "--count", "0", "1", says="not a whole number")
+        self.refused("--every", "10", "1", says="is not a duration")
+        self.refused("--every", "0ms", "1", says="at least 1ms")
+        self.refused("--every", "1s", "--every=2s", "1", says="--every given twice")
+
+    def test_options_after_the_pid_are_taken(self):
+        r = s.taskport("inspect", "1", "--json", "--every=bogus")
+        self.assertEqual(r.returncode, 125)
+        self.assertEqual(s.json_lines(r.stdout)[0]["error"]["step"], "parse options")
 
 
 class RefusalsInJson(s.CliTest):
