@@ -6,6 +6,7 @@
 namespace taskport_cli {
 
 int exit_code_of(const taskport::ExitStatus& status) noexcept {
+  if (status.is_unknown()) return kExitTaskportFailed;  // the kernel or another wait had the status
   if (status.code()) return *status.code();
   return 128 + status.signal().value_or(0);
 }

@@ -13,8 +13,9 @@
 //                             setuid: --via-preload)
 //   125                       taskport itself failed: a refused command line,
 //                             a failure of its own (the handle, the preload
-//                             not found or timing out), or an exit status the
-//                             kernel discarded (SIGCHLD ignored: ECHILD)
+//                             not found or timing out), or an exit status
+//                             taskport could not know (ExitStatus::unknown():
+//                             SIGCHLD ignored, the kernel discarded it)
 #pragma once
 
 #include <taskport/error.hpp>

@@ -5,10 +5,12 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <system_error>
 
+#include "taskport/error.hpp"
 #include "taskport/exit_status.hpp"
 #include "taskport/export.hpp"
 #include "taskport/output.hpp"
@@ -41,8 +43,31 @@ struct ChildAccess;  // how the backends make a Child (not part of the API)
 //   3. the child is reaped at once if it has exited;
 //   4. otherwise it is handed to a library-wide reaper thread that waits on
 //      its pidfd and reaps it whenever it exits. The child keeps running.
+//      If that thread cannot be started (RLIMIT_NPROC, out of descriptors),
+//      the child is kept and the thread started at the next hand-off or
+//      spawn, which reaps it then.
 //   Pipes are closed in every case (a child blocked writing to stdout then
 //   sees EPIPE/SIGPIPE; one blocked reading stdin sees EOF).
+//
+// Someone else's wait: if SIGCHLD is set to SIG_IGN (the kernel then reaps
+// children by itself) or another wait in this process reaps the child first
+// (an application's SIGCHLD handler calling waitpid(-1)), wait(),
+// try_wait() and wait_for() return ExitStatus::unknown() once the child has
+// ended, instead of failing.
+//
+// Moved from: pid() and exit_fd() (and pidfd()) return -1, program() is
+// empty, status() absent; every other method throws Error(EBADF) (program()
+// of the Error: "pid -1").
+//
+// fork(): a Child that exists when the application forks is copied into
+// the new process with the memory, but the child is not the new process's
+// child. There the copy is inert: its destructor only closes its
+// descriptors (no kill_on_drop, no reap, no reaper), and wait(),
+// try_wait(), wait_for(), wait_with_output(), terminate(), signal() and
+// kill() throw Error(ECHILD) — unless the child was reaped before the fork:
+// then the waits return its status.
+// (The library itself starts over in the new process: see
+// taskport/task.hpp.)
 class TASKPORT_API Child {
  public:
   Child(Child&&) noexcept;
@@ -68,7 +93,8 @@ class TASKPORT_API Child {
   UniqueFd& stdout_pipe() noexcept { return stdout_; }
   UniqueFd& stderr_pipe() noexcept { return stderr_; }
 
-  // Blocks until the child exits, reaps it and returns its status. Further
+  // Blocks until the child exits, reaps it and returns its status
+  // (ExitStatus::unknown() if someone else had it: see above). Further
   // calls return the same status. Closes stdin_pipe() first so that a child
   // reading its stdin is not left waiting for input (as Rust's Child::wait).
   ExitStatus wait();
@@ -121,8 +147,15 @@ class TASKPORT_API Child {
   friend struct detail::ChildAccess;
   // `handle` is what exit_fd() returns.
   Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out, UniqueFd err) noexcept;
-  // What the destructor and move assignment do (see "Destructor policy").
+  // What the destructor and move assignment do (see "Destructor policy"),
+  // for a Child of this process (per platform).
   void dispose() noexcept;
+  // dispose(), or for a copy made by fork() only the closing of its
+  // descriptors.
+  void drop() noexcept;
+  // Throws Error(EBADF, step) for a moved-from Child, Error(ECHILD, step)
+  // for a copy made by fork() (see above).
+  void check_usable(Step step) const;
 
   pid_t pid_ = -1;
   UniqueFd handle_;
@@ -130,6 +163,7 @@ class TASKPORT_API Child {
   UniqueFd stdin_, stdout_, stderr_;
   std::optional<ExitStatus> status_;
   bool kill_on_drop_ = false;
+  std::uint64_t fork_generation_ = 0;  // the process generation that made it (see "fork()")
 };
 
 }  // namespace taskport

@@ -59,11 +59,26 @@ struct CommandAccess;  // the backends' view of a Command (not part of the API)
 // own order.)
 class TASKPORT_API Command {
  public:
-  // `program` is a path (contains '/') or a name searched in PATH — the
-  // child's PATH if env() sets one, else the parent's, else execvp's default
-  // (Linux "/bin:/usr/bin", macOS "/usr/bin:/bin") — in the parent, with
-  // execvp semantics: EACCES candidates are skipped (reported if nothing else
-  // runs), a candidate that fails with ENOEXEC is run by /bin/sh.
+  // `program` is a path (contains '/') or a name searched in PATH with
+  // execvp's rules. Which PATH: the child's if env() sets it (execvp's
+  // default if env_remove() removes it); else, unless env_clear() was
+  // called, the parent's; else execvp's default (Linux "/bin:/usr/bin",
+  // macOS "/usr/bin:/bin"). The rules (glibc's execvp, posix_spawnp, Rust
+  // std and CPython alike): a candidate that fails with ENOENT (also a "#!"
+  // naming a missing interpreter), ENOTDIR, ESTALE, ENODEV, ETIMEDOUT or
+  // EACCES is skipped; one that fails with ENOEXEC is run by /bin/sh; any
+  // other error ends the search with it; if every candidate fails, the
+  // error is EACCES if one said EACCES, else the last one's. Linux decides
+  // in the parent whatever stat(2) can tell (one execve in the child for the
+  // first candidate that looks runnable; later ones only when that execve
+  // fails with an error the search goes on after).
+  //
+  // Every string of a Command is a C string for the child: a NUL byte in
+  // the program, an argument, arg0, the working directory, an environment
+  // key or value — or an environment key that is empty or contains '=' —
+  // fails the spawn (not the setter) with Error(EINVAL,
+  // Step::validate_command), the detail naming the field, before anything
+  // is created.
   explicit Command(std::string program);
 
   Command& arg(std::string arg);
@@ -72,12 +87,18 @@ class TASKPORT_API Command {
   // argv[0] seen by the child (default: `program` as given).
   Command& arg0(std::string arg0);
 
-  // Environment: inherited from the parent at spawn time, then edited.
+  // Environment: inherited from the parent at spawn time, then edited —
+  // like a map: a key the parent's environment holds more than once is
+  // taken once (the first, as getenv() finds it), and env() or env_remove()
+  // of it replaces or removes every copy. (Left unedited, the parent's
+  // environment is passed on as it is.)
   Command& env(std::string key, std::string value);
   Command& env_remove(const std::string& key);
   // Start from an empty environment instead of the parent's.
   Command& env_clear();
 
+  // The child's working directory. A directory the child cannot enter
+  // fails the spawn with Error(errno, Step::chdir), the detail naming it.
   Command& current_dir(std::string dir);
 
   Command& standard_input(Stdio stdio);
@@ -88,7 +109,9 @@ class TASKPORT_API Command {
   // returns) at number `child_fd` in the child, without FD_CLOEXEC. Any
   // child_fd is allowed, including 0-2 (overrides the Stdio for it). A
   // parent_fd that is not open fails the spawn before any child is created:
-  // Error(EBADF, Step::redirect_fds).
+  // Error(EBADF, Step::redirect_fds). child_fd must be below RLIMIT_NOFILE,
+  // as for dup2 (up to the last number below it; else the child fails with
+  // Error(EBADF, Step::redirect_fds)).
   Command& inherit_fd(int child_fd, int parent_fd);
 
   // Closes, in the child, every descriptor the spawn does not place there

@@ -50,9 +50,10 @@ namespace taskport {
 // fork/clone and exec; their errno travels back to the parent before spawn
 // returns. Steps marked (Linux) or (macOS) occur on that platform only.
 enum class Step {
-  validate_command,  // a Command that cannot be spawned as configured (e.g. start_suspended() or
-                     // task_via_preload() with spawn() instead of spawn_with_task()); checked in the
-                     // parent before anything is created; errno EINVAL
+  validate_command,  // a Command that cannot be spawned as configured (start_suspended() or
+                     // task_via_preload() with spawn() instead of spawn_with_task(); a NUL byte
+                     // in a string; an environment key that is empty or holds '='); checked in
+                     // the parent before anything is created; errno EINVAL
   resolve_program,   // PATH search in the parent found nothing executable
   create_pipe,       // a pipe for a Stdio::piped() stream (macOS, pre_exec hooks: also the exec
                      // notification pipe)
@@ -124,7 +125,9 @@ class TASKPORT_API Error : public std::system_error {
   //     only by pid: a Task from Rendezvous::accept(pid) or fork_with_task,
   //     a fork_with_task Child, the child side of the rendezvous naming
   //     itself (send_task_to_spawner), and this process where no other
-  //     process is concerned yet (creating a Rendezvous, a fork that failed).
+  //     process is concerned yet (creating a Rendezvous, a fork that failed);
+  //     "pid -1" for a moved-from Child or Task, which names no process (its
+  //     pid() is -1).
   // Never empty.
   const std::string& program() const noexcept { return program_; }
   int errno_value() const noexcept { return code().value(); }

@@ -135,7 +135,16 @@ class TASKPORT_API Rendezvous {
   //   ETIMEDOUT     nothing from the child within `timeout` (accept may be
   //                 called again);
   //   EPROTO        the child sent something malformed;
+  //   EPERM         (Linux) the child sent a memory or maps descriptor of
+  //                 another process (each must be its own /proc/<pid>/mem or
+  //                 maps: a procfs file whose path names one of the child's
+  //                 pids, in any pid namespace);
+  //   EMFILE        (Linux) no descriptor was free to receive the child's
+  //                 (the kernel drops what it cannot install) or to check
+  //                 them; the child's handover is lost;
   //   the child's own errno if it could not make its handle.
+  // The deadline holds however fast other processes send: each discarded
+  // message is followed by a look at the clock.
   // All as Error(…, Step::accept_task, child.program()). Messages from any
   // process other than the child are discarded (and named in the error if
   // the child's never comes). With Start::at_once the child goes on as soon

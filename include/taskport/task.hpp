@@ -55,6 +55,27 @@ struct TaskAccess;  // the backends' view of a Task (not part of the API)
 //
 // Every method that can fail also has a non-throwing form with a trailing
 // std::error_code& (taskport/error.hpp, "Without exceptions").
+//
+// Moved from: pid(), native_handle() and exit_fd() return -1 (macOS
+// native_handle(): MACH_PORT_NULL); every other method throws
+// Error(EBADF) (program() of the Error: "pid -1").
+//
+// fork() in the application — what survives it: the library's own threads
+// (the Linux tracer, the reapers) do not; the library starts over in the new
+// process at its next call (a pthread_atfork child handler only counts the
+// fork: it also runs in taskport's own forked children, so it must be
+// async-signal-safe). A Task that exists at the fork is copied with the
+// memory:
+//   Linux: its descriptors (pidfd, /proc, mem, maps) come along and keep
+//          naming the task, so the copy works in the new process, with that
+//          process's access rights — and suspensions of its own: a
+//          suspension the parent holds stays the parent's (the copy's
+//          suspend_count() starts at 0; destroying the copy resumes
+//          nothing; its suspend() fails while the parent's tracer holds the
+//          threads, naming that tracer).
+//   macOS: fork passes on no Mach rights, so the copy names nothing: every
+//          method but the accessors throws Error(ECHILD).
+// (A Child copied by fork() is inert: taskport/child.hpp.)
 class TASKPORT_API Task {
  public:
 #if defined(__APPLE__)
@@ -255,11 +276,22 @@ class TASKPORT_API Task {
   // library tracer thread (a ptrace tracer is a thread, not a process), so
   // both calls work from any thread. Signals sent to the task while it is
   // suspended stay pending and are delivered, in order, after the last
-  // resume(). Needs ptrace attach access (PTRACE_MODE_ATTACH).
+  // resume(). Needs ptrace attach access (PTRACE_MODE_ATTACH). Errors, all
+  // Step::suspend: EPERM (refused: the detail says why; a thread another
+  // process traces — a debugger, strace — names that tracer), ETIMEDOUT (a
+  // thread did not reach its stop within 5 s, e.g. waiting in the kernel;
+  // nothing stays stopped), EMFILE (no descriptor for /proc), EAGAIN (the
+  // tracer thread could not be started: RLIMIT_NPROC; the next call tries
+  // again), ESRCH (the task has exited). Works beside an application's
+  // SIGCHLD handler that reaps with waitpid(-1): stops are observed, not
+  // their wait reports.
   void suspend();
   // Undoes one suspension. A child spawned with Command::start_suspended()
   // begins with one suspension: stopped before the first instruction of the
-  // new program. When the count drops to zero every thread runs again.
+  // new program. When the count drops to zero every thread runs again (on
+  // Linux a thread that cannot be let go at once — killed meanwhile, or not
+  // yet at its stop — is let go or reaped by the tracer as soon as it can
+  // be; none stays stopped).
   // Callable from any thread. Throws Error(EINVAL, Step::resume) if the task
   // is not suspended. A task that exited while suspended needs no resume:
   // resume() then just lowers the count.

@@ -12,11 +12,28 @@
 #include <utility>
 
 #include "common/backend.hpp"
+#include "common/fork_generation.hpp"
 #include "common/handover.hpp"
+#include "common/usable.hpp"
 #include "posix/eintr.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport {
+namespace {
+
+// The status a reap gave, nothing if the child still runs, or the Error of
+// a failed wait. ECHILD from a wait on our own child's handle means it has
+// ended and someone else has its status: the kernel (SIGCHLD ignored,
+// SA_NOCLDWAIT) or another wait in this process (waitpid(-1) in an
+// application's SIGCHLD handler) — the unknown status, not a failure.
+std::optional<ExitStatus> status_of(const backend::Reaped& r, const std::string& program) {
+  if (r.status) return r.status;
+  if (r.error == ECHILD) return ExitStatus::unknown();
+  if (r.error != 0) throw Error(r.error, Step::wait, program);
+  return std::nullopt;
+}
+
+}  // namespace
 
 Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, UniqueFd out,
              UniqueFd err) noexcept
@@ -25,10 +42,12 @@ Child::Child(pid_t pid, UniqueFd handle, std::string program, UniqueFd in, Uniqu
       program_(std::move(program)),
       stdin_(std::move(in)),
       stdout_(std::move(out)),
-      stderr_(std::move(err)) {}
+      stderr_(std::move(err)),
+      fork_generation_(common::fork_generation()) {}
 
-// The moved-from Child keeps no pid: on macOS, where the pid is the handle
-// dispose() reaps by, it must not reap or signal it again.
+// The moved-from Child keeps no pid and no status: on macOS, where the pid
+// is the handle dispose() reaps by, it must not reap or signal it again, and
+// every method of it throws EBADF.
 Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       handle_(std::move(other.handle_)),
@@ -36,45 +55,64 @@ Child::Child(Child&& other) noexcept
       stdin_(std::move(other.stdin_)),
       stdout_(std::move(other.stdout_)),
       stderr_(std::move(other.stderr_)),
-      status_(other.status_),
-      kill_on_drop_(other.kill_on_drop_) {}
+      status_(std::exchange(other.status_, std::nullopt)),
+      kill_on_drop_(other.kill_on_drop_),
+      fork_generation_(other.fork_generation_) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
-    dispose();
+    drop();
     pid_ = std::exchange(other.pid_, -1);
     handle_ = std::move(other.handle_);
     program_ = std::move(other.program_);
     stdin_ = std::move(other.stdin_);
     stdout_ = std::move(other.stdout_);
     stderr_ = std::move(other.stderr_);
-    status_ = other.status_;
+    status_ = std::exchange(other.status_, std::nullopt);
     kill_on_drop_ = other.kill_on_drop_;
+    fork_generation_ = other.fork_generation_;
   }
   return *this;
 }
 
-Child::~Child() { dispose(); }
+Child::~Child() { drop(); }
+
+void Child::drop() noexcept {
+  if (fork_generation_ == common::fork_generation()) {
+    dispose();
+    return;
+  }
+  // A copy made by fork(): the child is the parent's to kill and reap.
+  stdin_.reset();
+  stdout_.reset();
+  stderr_.reset();
+  handle_.reset();
+}
+
+void Child::check_usable(Step step) const {
+  if (pid_ < 0) throw common::moved_from(step, "Child");
+  if (fork_generation_ != common::fork_generation()) throw common::copied_by_fork(step, program_, "Child");
+}
 
 ExitStatus Child::wait() {
   if (status_) return *status_;
+  check_usable(Step::wait);
   stdin_.reset();
-  const backend::Reaped r = backend::reap_when_exited(*this);
-  if (!r.status) throw Error(r.error, Step::wait, program_);
-  status_ = r.status;
+  status_ = status_of(backend::reap_when_exited(*this), program_);
+  if (!status_) throw Error(EIO, Step::wait, program_, "a blocking wait came back without a status");
   return *status_;
 }
 
 std::optional<ExitStatus> Child::try_wait() {
   if (status_) return status_;
-  const backend::Reaped r = backend::reap_if_exited(*this);
-  if (r.error != 0) throw Error(r.error, Step::wait, program_);
-  status_ = r.status;
+  check_usable(Step::wait);
+  status_ = status_of(backend::reap_if_exited(*this), program_);
   return status_;
 }
 
 std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
   if (status_) return status_;
+  check_usable(Step::wait);
   // exit_fd() polls readable once the child has exited. poll(2) consumes
   // nothing (on macOS kevent would consume the kqueue's event), so it stays
   // readable for the caller's own event loop.
@@ -85,14 +123,14 @@ std::optional<ExitStatus> Child::wait_for(std::chrono::nanoseconds timeout) {
   // The child has exited (macOS: NOTE_EXIT fires as the exit begins, and the
   // reap returns as soon as the kernel has finished it). Not wait(): that
   // would close stdin_pipe().
-  const backend::Reaped r = backend::reap_when_exited(*this);
-  if (!r.status) throw Error(r.error, Step::wait, program_);
-  status_ = r.status;
+  status_ = status_of(backend::reap_when_exited(*this), program_);
+  if (!status_) throw Error(EIO, Step::wait, program_, "a blocking wait came back without a status");
   return status_;
 }
 
 void Child::kill() {
   if (status_) return;
+  check_usable(Step::send_signal);
   signal(SIGKILL);
 }
 

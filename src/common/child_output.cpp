@@ -17,6 +17,7 @@
 namespace taskport {
 
 Output Child::wait_with_output() {
+  if (!status_) check_usable(Step::wait);
   stdin_.reset();
   UniqueFd out = std::move(stdout_);
   UniqueFd err = std::move(stderr_);

@@ -54,14 +54,22 @@ const char* to_string(Step step) noexcept {
 }
 
 namespace {
+// `text` for what(), a C string: a NUL byte (a program refused for holding
+// one) shows as "\0" instead of ending the message there.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return out;
+}
+
 std::string describe(Step step, const std::string& program, const std::string& detail) {
   std::string what = "taskport: ";
-  what += program.empty() ? std::string("(no program)") : "'" + program + "'";
+  what += program.empty() ? std::string("(no program)") : "'" + printable(program) + "'";
   what += ": ";
   what += to_string(step);
   if (!detail.empty()) {
     what += " (";
-    what += detail;
+    what += printable(detail);
     what += ")";
   }
   return what;

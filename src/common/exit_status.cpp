@@ -9,7 +9,7 @@
 namespace taskport {
 
 std::optional<int> ExitStatus::code() const noexcept {
-  if (signal_ != 0) return std::nullopt;
+  if (signal_ != 0 || unknown_) return std::nullopt;
   return code_;
 }
 
@@ -35,6 +35,10 @@ std::string signal_abbrev(int sig) {
 }  // namespace
 
 std::string ExitStatus::to_string() const {
+  if (unknown_) {
+    return "unknown status (the child has ended; its exit status was discarded by the kernel, as SIGCHLD "
+           "is ignored, or taken by another wait in this process)";
+  }
   if (signal_ == 0) return "exit code " + std::to_string(code_);
   const std::string abbrev = signal_abbrev(signal_);
   std::string s = "killed by ";

@@ -11,9 +11,6 @@
 namespace taskport::common {
 namespace {
 
-// How many discarded messages an error quotes.
-constexpr std::size_t kMaxQuotedRejections = 3;
-
 // "exit code 0" / "killed by SIGKILL" for our own child (without reaping
 // it: WNOWAIT; by pid, which an unreaped child keeps), or "exited" when it
 // is not ours to wait for.
@@ -23,21 +20,23 @@ std::string how_it_ended(const Expectation& expect) {
     if (::waitid(P_PID, static_cast<id_t>(expect.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid != 0) {
       if (info.si_code == CLD_EXITED) return ExitStatus::exited(info.si_status).to_string();
-      return ExitStatus::signaled(info.si_status, info.si_code == CLD_DUMPED).to_string();
+      // A ptrace stop (WEXITED reports those of our tracer's tracees) is no end.
+      if (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED)
+        return ExitStatus::signaled(info.si_status, info.si_code == CLD_DUMPED).to_string();
     }
   }
   return "exited";
 }
 
-std::string with_rejections(std::string detail, const std::vector<std::string>& rejected) {
-  if (rejected.empty()) return detail;
+std::string with_rejections(std::string detail, const Rejections& rejected) {
+  if (rejected.count() == 0) return detail;
   detail += "; discarded ";
-  for (std::size_t i = 0; i < rejected.size() && i < kMaxQuotedRejections; ++i) {
+  for (std::size_t i = 0; i < rejected.quoted().size(); ++i) {
     if (i > 0) detail += ", ";
-    detail += rejected[i];
+    detail += rejected.quoted()[i];
   }
-  if (rejected.size() > kMaxQuotedRejections) {
-    detail += " and " + std::to_string(rejected.size() - kMaxQuotedRejections) + " more";
+  if (rejected.count() > rejected.quoted().size()) {
+    detail += " and " + std::to_string(rejected.count() - rejected.quoted().size()) + " more";
   }
   detail += " (only the child itself may send its handle)";
   return detail;
@@ -49,6 +48,11 @@ std::string with_hint(std::string detail, const Expectation& expect) {
 }
 
 }  // namespace
+
+void Rejections::add(std::string reason) {
+  if (quoted_.size() < kQuoted) quoted_.push_back(std::move(reason));
+  ++count_;
+}
 
 Expectation expect_from(const Child& child) {
   Expectation expect;
@@ -65,16 +69,14 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds ti
          std::chrono::duration_cast<clock::duration>(std::max(timeout, std::chrono::nanoseconds(0)));
 }
 
-Error exited_before_sending(const Expectation& expect, const char* handle,
-                            const std::vector<std::string>& rejected) {
+Error exited_before_sending(const Expectation& expect, const char* handle, const Rejections& rejected) {
   return Error(ESRCH, Step::accept_task, expect.name,
                with_rejections(
                    with_hint("the child " + how_it_ended(expect) + " before sending its " + handle, expect),
                    rejected));
 }
 
-Error closed_before_sending(const Expectation& expect, const char* handle,
-                            const std::vector<std::string>& rejected) {
+Error closed_before_sending(const Expectation& expect, const char* handle, const Rejections& rejected) {
   return Error(
       ECONNABORTED, Step::accept_task, expect.name,
       with_rejections(
@@ -83,20 +85,18 @@ Error closed_before_sending(const Expectation& expect, const char* handle,
           rejected));
 }
 
-Error nothing_in_time(const Expectation& expect, const char* handle,
-                      const std::vector<std::string>& rejected) {
+Error nothing_in_time(const Expectation& expect, const char* handle, const Rejections& rejected) {
   return Error(
       ETIMEDOUT, Step::accept_task, expect.name,
       with_rejections(with_hint(std::string("no ") + handle + " from the child in time", expect), rejected));
 }
 
-Error malformed_message(const Expectation& expect, const std::string& what,
-                        const std::vector<std::string>& rejected) {
+Error malformed_message(const Expectation& expect, const std::string& what, const Rejections& rejected) {
   return Error(EPROTO, Step::accept_task, expect.name, with_rejections("the child sent " + what, rejected));
 }
 
 Error accept_failed(const Expectation& expect, int error, const std::string& detail,
-                    const std::vector<std::string>& rejected) {
+                    const Rejections& rejected) {
   return Error(error, Step::accept_task, expect.name, with_rejections(detail, rejected));
 }
 

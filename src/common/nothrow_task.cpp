@@ -17,7 +17,8 @@ namespace {
 // Error::program() of the task, for failures that do not come as an Error.
 const char* name(const Task& task) noexcept {
   const Task::Impl* impl = detail::TaskAccess::impl_or_null(task);
-  return impl != nullptr ? backend::program_of(*impl).c_str() : "(moved-from Task)";
+  // "pid -1" names no process, as for every error about a moved-from Task.
+  return impl != nullptr ? backend::program_of(*impl).c_str() : "pid -1";
 }
 
 }  // namespace

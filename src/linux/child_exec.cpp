@@ -11,10 +11,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "linux/sys.hpp"
+#include "posix/command_env.hpp"
 #include "posix/socket_message.hpp"
 
 // close_range (Linux 5.9) has number 436 on every architecture (the unified
@@ -92,16 +94,32 @@ void reset_signal_handlers(ChildContext* c) noexcept {
   }
 }
 
+// A close-on-exec copy of `source` on a number that is no placement's
+// child_fd, for when there is no room above them all (F_DUPFD_CLOEXEC at the
+// floor said EINVAL: floor >= RLIMIT_NOFILE, or EMFILE: nothing free from
+// there): the lowest free number that is not a target. A copy that lands on
+// a target is left there — the second phase overwrites every target — and
+// the next lowest is tried; there are only as many such numbers as targets.
+long park_below(ChildContext* c, int source) noexcept {
+  const auto& targets = c->plan->child_fds_sorted;
+  while (true) {
+    const long fd = sys(SYS_fcntl, source, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0 || !std::binary_search(targets.begin(), targets.end(), static_cast<int>(fd))) return fd;
+  }
+}
+
 // Two phases so that no mapping can clobber the source of another (e.g. a
-// swap of fds 3 and 4): first every source is duplicated above every number
-// involved (close-on-exec, so the copies vanish at execve), then each copy
-// is placed at its number without close-on-exec.
+// swap of fds 3 and 4): first every source is duplicated on a number that is
+// no placement's target (close-on-exec, so the copies vanish at execve):
+// above every number involved, or where there is no room above, below them,
+// then each copy is placed at its number without close-on-exec.
 void redirect_fds(ChildContext* c) noexcept {
   c->report->step = Step::redirect_fds;
   const auto& redirects = c->plan->redirects;
   int* scratch = c->scratch->data();
   for (size_t i = 0; i < redirects.size(); ++i) {
-    const long fd = sys(SYS_fcntl, redirects[i].source_fd, F_DUPFD_CLOEXEC, c->plan->scratch_fd_floor);
+    long fd = sys(SYS_fcntl, redirects[i].source_fd, F_DUPFD_CLOEXEC, c->plan->scratch_fd_floor);
+    if (fd < 0 && (errno == EINVAL || errno == EMFILE)) fd = park_below(c, redirects[i].source_fd);
     if (fd < 0) fail(c, Step::redirect_fds, errno);
     scratch[i] = static_cast<int>(fd);
   }
@@ -242,20 +260,36 @@ void set_credentials(ChildContext* c) noexcept {
   }
 }
 
-// A file the kernel cannot execute (ENOEXEC: no #! line, not ELF) is run by
-// /bin/sh, as execvp does.
-[[noreturn]] void exec_program(ChildContext* c) noexcept {
-  c->report->step = Step::execve;
-  ExecPlan* plan = c->plan;
+// execve of `path`; a file the kernel cannot execute (ENOEXEC: no #! line,
+// not ELF) is run by /bin/sh, as execvp does. Returns the errno (it returns
+// only if both failed).
+int exec_one(ExecPlan* plan, const char* path) noexcept {
   const long envp = reinterpret_cast<long>(plan->envp);
-  sys(SYS_execve, reinterpret_cast<long>(plan->path.c_str()), reinterpret_cast<long>(plan->argv.data()),
-      envp);
+  sys(SYS_execve, reinterpret_cast<long>(path), reinterpret_cast<long>(plan->argv.data()), envp);
   if (errno == ENOEXEC) {
-    plan->sh_argv[1] = const_cast<char*>(plan->path.c_str());
+    plan->sh_argv[1] = const_cast<char*>(path);
     sys(SYS_execve, reinterpret_cast<long>(plan->sh_argv[0]), reinterpret_cast<long>(plan->sh_argv.data()),
         envp);
   }
-  fail(c, Step::execve, errno);
+  return errno;
+}
+
+// The program; for a PATH search, the later candidates too, each only when
+// execve of the one before failed with an error execvp goes on after
+// (posix::path_search_goes_on). The error is execvp's: the one that ended
+// the search, or EACCES if a candidate said EACCES, else the last.
+[[noreturn]] void exec_program(ChildContext* c) noexcept {
+  c->report->step = Step::execve;
+  ExecPlan* plan = c->plan;
+  int error = exec_one(plan, plan->path.c_str());
+  bool saw_eacces = plan->saw_eacces;
+  for (const std::string& candidate : plan->later_candidates) {
+    if (!posix::path_search_goes_on(error)) break;
+    saw_eacces = saw_eacces || error == EACCES;
+    error = exec_one(plan, candidate.c_str());
+  }
+  if (posix::path_search_goes_on(error) && (saw_eacces || error == EACCES)) error = EACCES;
+  fail(c, Step::execve, error);
 }
 
 }  // namespace

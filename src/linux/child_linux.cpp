@@ -42,6 +42,7 @@ void Child::dispose() noexcept {
 }
 
 void Child::signal(int sig) {
+  check_usable(Step::send_signal);
   if (status_) throw Error(ESRCH, Step::send_signal, program_, "child already reaped");
   if (backend::pidfd_send_signal(handle_.get(), sig) != 0) throw Error(errno, Step::send_signal, program_);
 }

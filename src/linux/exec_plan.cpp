@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "common/command_access.hpp"
 #include "posix/command_env.hpp"
 #include "posix/launch_plan.hpp"
@@ -29,35 +32,44 @@ int probe_executable(const std::string& path) {
 }
 
 // A name without '/' is searched in PATH here, in the parent, with execvp's
-// rules: candidates that do not exist are skipped, an inaccessible one is
-// remembered (EACCES if nothing else is found), the first runnable one wins.
-// The child then execs exactly that path — one execve, not one per PATH
-// entry. Relative entries (and the empty entry, meaning ".") are resolved
-// against the child's working directory, where execvp would resolve them.
+// rules (posix::path_search_goes_on): candidates that do not exist are
+// skipped, an inaccessible one is remembered (EACCES if nothing else is
+// found), the first runnable one wins; an error that ends execvp's search
+// ends this one. The child then execs exactly that path — one execve, not
+// one per PATH entry — and tries the later candidates only if that execve
+// fails with an error the search goes on after (child_exec.cpp). Relative
+// entries (and the empty entry, meaning ".") are resolved against the
+// child's working directory, where execvp would resolve them.
 void resolve_path(const Command& cmd, ExecPlan& plan) {
   const std::string& program = cmd.get_program();
   if (program.empty()) throw Error(ENOENT, Step::resolve_program, program, "empty program name");
   if (program.find('/') != std::string::npos) {
     plan.path = program;
-  } else {
-    const std::string path = posix::search_path(cmd, kDefaultPath);
-    const std::string base = cmd.get_current_dir() ? *cmd.get_current_dir() + "/" : std::string();
-    bool saw_eacces = false;
-    for (std::string& candidate : posix::path_candidates(path, program)) {
-      // Checked where the child will look (its working directory), executed
-      // as written (the child has already changed into that directory).
-      const int error = probe_executable(candidate[0] == '/' ? candidate : base + candidate);
-      if (error == 0) {
-        plan.path = std::move(candidate);
-        break;
-      }
-      if (error == EACCES) saw_eacces = true;
-    }
-    if (plan.path.empty()) {
-      throw Error(saw_eacces ? EACCES : ENOENT, Step::resolve_program, program,
-                  saw_eacces ? "found in PATH=" + path + " but not executable" : "not found in PATH=" + path);
-    }
+    return;
   }
+  const std::string path = posix::search_path(cmd, kDefaultPath);
+  const std::string base = cmd.get_current_dir() ? *cmd.get_current_dir() + "/" : std::string();
+  std::vector<std::string> candidates = posix::path_candidates(path, program);
+  int last_error = ENOENT;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    // Checked where the child will look (its working directory), executed
+    // as written (the child has already changed into that directory).
+    const int error = probe_executable(candidates[i][0] == '/' ? candidates[i] : base + candidates[i]);
+    if (error == 0) {
+      plan.path = std::move(candidates[i]);
+      plan.later_candidates.assign(std::make_move_iterator(candidates.begin() + static_cast<long>(i) + 1),
+                                   std::make_move_iterator(candidates.end()));
+      return;
+    }
+    if (!posix::path_search_goes_on(error)) {
+      throw Error(error, Step::resolve_program, program, candidates[i] + " (in PATH=" + path + ")");
+    }
+    plan.saw_eacces = plan.saw_eacces || error == EACCES;
+    last_error = error;
+  }
+  throw Error(
+      plan.saw_eacces ? EACCES : last_error, Step::resolve_program, program,
+      plan.saw_eacces ? "found in PATH=" + path + " but not executable" : "not found in PATH=" + path);
 }
 
 }  // namespace
@@ -65,6 +77,8 @@ void resolve_path(const Command& cmd, ExecPlan& plan) {
 void build_exec_plan(const Command& cmd, ExecPlan& plan) {
   resolve_path(cmd, plan);
   posix::build_launch_plan(cmd, environ, {}, plan);
+  for (const auto& r : plan.redirects) plan.child_fds_sorted.push_back(r.child_fd);
+  std::sort(plan.child_fds_sorted.begin(), plan.child_fds_sorted.end());
   if (cmd.get_current_dir()) plan.cwd = cmd.get_current_dir()->c_str();
   plan.setsid = detail::CommandAccess::new_session(cmd);
   if (const auto pgid = detail::CommandAccess::process_group(cmd)) {

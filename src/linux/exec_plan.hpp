@@ -22,14 +22,25 @@ namespace taskport::backend {
 
 struct ExecPlan : posix::LaunchPlan {
   // The file to execve: the program as given, or what the PATH search in
-  // the parent found.
+  // the parent found (its first candidate that exists and is executable).
   std::string path;
+  // A PATH search only: the candidates after `path`, which the child tries
+  // in order only when execve itself says the search goes on
+  // (posix::path_search_goes_on: a "#!" naming a missing interpreter, say);
+  // and whether a candidate before `path` was not runnable (EACCES, then
+  // reported if nothing runs).
+  std::vector<std::string> later_candidates;
+  bool saw_eacces = false;
   const char* cwd = nullptr;
   bool setsid = false;
   bool setpgid = false;
   pid_t pgid = 0;
   bool traceme = false;
   const std::vector<PreExecHook>* hooks = nullptr;
+  // Every redirect's child_fd, sorted: where there is no room above them
+  // for the scratch copies (scratch_fd_floor at RLIMIT_NOFILE), the child
+  // parks them below, on numbers that are none of these.
+  std::vector<int> child_fds_sorted;
   ChildOptions options;
 };
 

@@ -18,6 +18,7 @@
 #include "common/child_guard.hpp"
 #include "common/command_access.hpp"
 #include "common/preload_library.hpp"
+#include "common/validate_command.hpp"
 #include "linux/preload_spawn.hpp"
 #include "linux/rendezvous_accept.hpp"
 #include "linux/rendezvous_wire.h"
@@ -131,6 +132,7 @@ std::optional<Impossible> preload_impossible(pid_t pid) {
 }  // namespace
 
 std::pair<Child, Task> spawn_with_task_via_preload(const Command& cmd) {
+  common::validate_command(cmd, true);  // before the library is looked for or the socket made
   const std::string& program = cmd.get_program();
   const std::string lib = resolved_library(program);
   const bool suspended = detail::CommandAccess::start_suspended(cmd);

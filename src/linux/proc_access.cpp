@@ -70,9 +70,10 @@ std::string explain_refusal(const Task::Impl& task) {
   const auto yama = parse_number(read_file("/proc/sys/kernel/yama/ptrace_scope"));
   if (yama && *yama != 0) add("Yama ptrace_scope is " + std::to_string(*yama));
   if (why.empty()) why = "the kernel's ptrace access check refused";
-  why +=
-      " — to help: run as the task's user with the task dumpable, grant CAP_SYS_PTRACE (containers: "
-      "--cap-add=SYS_PTRACE), or have the task hand over its own handle (taskport rendezvous)";
+  // CAP_SYS_PTRACE is suggested only to a process that lacks it.
+  why += cap ? " — to help: have the task hand over its own handle (taskport rendezvous)"
+             : " — to help: run as the task's user with the task dumpable, grant CAP_SYS_PTRACE (containers: "
+               "--cap-add=SYS_PTRACE), or have the task hand over its own handle (taskport rendezvous)";
   return why;
 }
 
@@ -83,14 +84,20 @@ bool reaped(int pidfd) { return (pidfd_revents(pidfd) & (POLLHUP | POLLERR | POL
 bool exited(int pidfd) { return pidfd_revents(pidfd) != 0; }
 
 int proc_dir(const Task::Impl& task, Step step) {
+  if (const int fd = task.proc_dir_fd.load(std::memory_order_acquire); fd >= 0) return fd;
   std::lock_guard<std::mutex> lock(task.proc_mutex);
   if (task.proc_dir) return task.proc_dir.get();
   const std::string path = "/proc/" + std::to_string(task.pid);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd || reaped(task.pidfd.get())) {
+  const int error = fd ? 0 : errno;
+  // Only a pid that names no process (or the pidfd) says the task is gone;
+  // any other failure (EMFILE, ENOMEM) is reported as what it is.
+  if (reaped(task.pidfd.get()) || error == ENOENT || error == ESRCH) {
     throw Error(ESRCH, step, task.program, "the task has exited and been reaped");
   }
+  if (error != 0) throw Error(error, step, task.program, "open " + path);
   task.proc_dir = std::move(fd);
+  task.proc_dir_fd.store(task.proc_dir.get(), std::memory_order_release);
   return task.proc_dir.get();
 }
 

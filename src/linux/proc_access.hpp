@@ -28,7 +28,8 @@ bool reaped(int pidfd);
 bool exited(int pidfd);
 
 // The verified /proc/<pid> directory fd of the task (opened on first call).
-// Throws Error(ESRCH, step) if the task is gone.
+// Throws Error(ESRCH, step) if the task is gone, Error(errno, step) if the
+// open fails otherwise (EMFILE: no descriptor free).
 int proc_dir(const Task::Impl& task, Step step);
 
 // Opens /proc/<pid>/<name> relative to proc_dir. Returns -1 with errno set.

@@ -129,6 +129,18 @@ std::optional<std::int64_t> key_signed_value(std::string_view text, std::string_
   return negative ? -value : value;
 }
 
+std::vector<std::uint64_t> key_values(std::string_view text, std::string_view key) {
+  std::vector<std::uint64_t> values;
+  auto rest = line_after_key(text, key);
+  if (!rest) return values;
+  while (rest->find_first_not_of(" \t") != std::string_view::npos) {
+    const auto value = take_number(*rest);
+    if (!value) return {};
+    values.push_back(*value);
+  }
+  return values;
+}
+
 std::optional<std::uint64_t> key_hex_value(std::string_view text, std::string_view key) {
   auto rest = line_after_key(text, key);
   if (!rest) return std::nullopt;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "taskport/thread.hpp"
 
@@ -48,6 +49,12 @@ std::optional<std::uint64_t> key_value(std::string_view text, std::string_view k
 // Like key_value for a value that may be negative: the "Pid:" of
 // /proc/self/fdinfo/<pidfd> is -1 once the process has been reaped.
 std::optional<std::int64_t> key_signed_value(std::string_view text, std::string_view key);
+
+// Every unsigned number after "key:", blank-separated, e.g. the
+// "NSpid:\t4711\t1" of a pidfd's fdinfo (its pid in each pid namespace from
+// the reader's down to the process's own). Empty if the key is absent, has
+// no number, or a field is not a number.
+std::vector<std::uint64_t> key_values(std::string_view text, std::string_view key);
 
 // Like key_value for a hexadecimal value without "0x" (CapEff, SigBlk).
 std::optional<std::uint64_t> key_hex_value(std::string_view text, std::string_view key);

@@ -43,45 +43,79 @@ constexpr std::chrono::milliseconds kExitGrace{250};
 constexpr const char* kHandle = "task handle";
 
 enum class Verdict {
-  accepted,     // from the expected process, well-formed
-  foreign,      // from another process: discard, keep waiting
-  malformed,    // from the expected process, but not a valid message
-  child_error,  // the expected process could not make its pidfd
+  accepted,   // from the expected process, well-formed
+  foreign,    // from another process: discard, keep waiting
+  malformed,  // from the expected process, but not a valid message (EPROTO)
+  failed,     // from the expected process, and refused with `error`: the child could not
+              // make its pidfd (its errno), a descriptor names another process (EPERM), or
+              // no descriptor was free to receive or check them (EMFILE)
 };
 
 struct Received {
   Verdict verdict = Verdict::foreign;
-  std::string reason;  // for foreign/malformed
-  int error = 0;       // for child_error
+  std::string reason;  // for foreign/malformed/failed
+  int error = 0;       // for failed
   Handover handover;
 };
 
-// The "Pid:" line of /proc/self/fdinfo/<fd>: the process a pidfd names
-// (-1 once it has been reaped; absent for descriptors that are no pidfd).
-std::optional<pid_t> pidfd_target(int fd) {
+Received failed(int error, std::string reason) {
+  Received r;
+  r.verdict = Verdict::failed;
+  r.error = error;
+  r.reason = std::move(reason);
+  return r;
+}
+
+// What /proc/self/fdinfo/<fd> says a pidfd names: "Pid:" (-1 once the
+// process has been reaped; absent for descriptors that are no pidfd) and
+// "NSpid:" (its pid in each pid namespace from ours down to its own).
+struct PidfdTarget {
+  int error = 0;  // the fdinfo could not be read (EMFILE: no descriptor free)
+  std::optional<pid_t> pid;
+  std::vector<std::uint64_t> nspids;
+};
+
+PidfdTarget pidfd_target(int fd) {
+  PidfdTarget t;
   const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
   UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   std::string text;
-  if (!f || posix::read_to_end(f.get(), text) != 0) return std::nullopt;
-  const auto pid = key_signed_value(text, "Pid");
-  if (!pid) return std::nullopt;
-  return static_cast<pid_t>(*pid);
+  t.error = f ? posix::read_to_end(f.get(), text) : errno;
+  if (t.error != 0) return t;
+  if (const auto pid = key_signed_value(text, "Pid")) t.pid = static_cast<pid_t>(*pid);
+  t.nspids = key_values(text, "NSpid");
+  return t;
 }
 
-// A descriptor the child says is its /proc/<pid>/<name>: a procfs file of
-// that name (by the path the kernel reports for it). Which pid the path
-// shows depends on the child's /proc mount, so only the name is compared;
-// the sender itself is already proven to be the child.
-bool is_proc_file(int fd, const char* name) {
+// Why a descriptor the child says is its /proc/<pid>/`name` is not, if it is
+// not: it must live on a procfs (fstatfs), its path must end in
+// "/<n>/<name>" (the kernel's path of the file: the mount point is the
+// child's business), and <n> must be one of the child's pids (`nspids`,
+// from its pidfd): the path shows the pid in the pid namespace of that
+// procfs, which for a child in a container is an inner one. EPROTO for a
+// descriptor that is no such file, EPERM for the file of another process.
+std::optional<Received> not_the_childs(int fd, const char* name, const std::vector<std::uint64_t>& nspids) {
+  const std::string what = std::string("a ") + name + " descriptor";
+  Received malformed;
+  malformed.verdict = Verdict::malformed;
+  malformed.reason = what + " that is not a /proc/<pid>/" + name + " file";
   struct statfs fs {};
-  if (::fstatfs(fd, &fs) != 0 || static_cast<long>(fs.f_type) != kProcSuperMagic) return false;
+  if (::fstatfs(fd, &fs) != 0 || static_cast<long>(fs.f_type) != kProcSuperMagic) return malformed;
   char target[256];
   const std::string link = "/proc/self/fd/" + std::to_string(fd);
   const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-  if (n <= 0) return false;
+  if (n <= 0) return malformed;
   const std::string path(target, static_cast<size_t>(n));
   const std::string suffix = std::string("/") + name;
-  return path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  if (path.size() <= suffix.size() || path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return malformed;
+  const std::string dir = path.substr(0, path.size() - suffix.size());
+  const std::string number = dir.substr(dir.rfind('/') + 1);
+  const auto pid = parse_number(number);
+  if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos || !pid) return malformed;
+  if (std::find(nspids.begin(), nspids.end(), *pid) != nspids.end()) return std::nullopt;
+  return failed(EPERM, "the child sent " + what + " of another process (" + path + "; the child is pid " +
+                           std::to_string(nspids.empty() ? 0 : nspids.front()) + "): only its own are taken");
 }
 
 // One datagram as it arrived: its data, what the kernel said about it, and
@@ -167,26 +201,31 @@ std::optional<std::string> malformed_hello(const Datagram& d) {
 }
 
 // The handover of a well-formed hello that carries a pidfd, each descriptor
-// checked to be what the child says it is; or why one is not.
+// checked to name the child (the pidfd, by its "Pid:"; mem and maps by their
+// paths and the pidfd's "NSpid:", so all three name the same process); or
+// why one does not.
 Received check_descriptors(Datagram& d, pid_t expected) {
   Received r;
   r.verdict = Verdict::malformed;
   size_t next = 0;
   UniqueFd pidfd = std::move(d.fds[next++]);
-  const auto target = pidfd_target(pidfd.get());
-  if (!target || *target != expected) {
-    r.reason = target ? "a pidfd naming pid " + std::to_string(*target) : "a descriptor that is not a pidfd";
+  const PidfdTarget target = pidfd_target(pidfd.get());
+  if (target.error != 0) {
+    return failed(target.error, "cannot check the child's pidfd (/proc/self/fdinfo): " +
+                                    std::string(std::strerror(target.error)));
+  }
+  if (!target.pid || *target.pid != expected) {
+    r.reason =
+        target.pid ? "a pidfd naming pid " + std::to_string(*target.pid) : "a descriptor that is not a pidfd";
     return r;
   }
   UniqueFd mem = (d.hello.flags & TP_RDV_HAS_MEM) != 0 ? std::move(d.fds[next++]) : UniqueFd();
   UniqueFd maps = (d.hello.flags & TP_RDV_HAS_MAPS) != 0 ? std::move(d.fds[next++]) : UniqueFd();
-  if (mem && !is_proc_file(mem.get(), "mem")) {
-    r.reason = "a memory descriptor that is not a /proc/<pid>/mem file";
-    return r;
+  if (mem) {
+    if (auto why = not_the_childs(mem.get(), "mem", target.nspids)) return std::move(*why);
   }
-  if (maps && !is_proc_file(maps.get(), "maps")) {
-    r.reason = "a maps descriptor that is not a /proc/<pid>/maps file";
-    return r;
+  if (maps) {
+    if (auto why = not_the_childs(maps.get(), "maps", target.nspids)) return std::move(*why);
   }
   r.verdict = Verdict::accepted;
   r.handover.pidfd = std::move(pidfd);
@@ -194,6 +233,16 @@ Received check_descriptors(Datagram& d, pid_t expected) {
   r.handover.maps = std::move(maps);
   r.handover.waits = (d.hello.flags & TP_RDV_WAITS) != 0;
   return r;
+}
+
+// The errno if the kernel could not install a received descriptor for lack
+// of a free one (EMFILE, ENFILE): it then drops it and sets MSG_CTRUNC, as it
+// does for a sender that sent more than the control buffer holds — which
+// leaves that buffer full. 0 otherwise.
+int descriptors_dropped(const Datagram& d, int socket) {
+  if ((d.flags & MSG_CTRUNC) == 0 || d.fds.size() >= kMaxReceivedFds) return 0;
+  UniqueFd probe(::fcntl(socket, F_DUPFD_CLOEXEC, 0));
+  return !probe && (errno == EMFILE || errno == ENFILE) ? errno : 0;
 }
 
 // One message, if one is waiting, judged. Returns nullopt when none is
@@ -207,17 +256,19 @@ std::optional<Received> receive_one(int socket, pid_t expected, const std::strin
     r.reason = std::move(*why);
     return r;
   }
-  // From the expected process: from here on, a defect is the child's.
+  // From the expected process: from here on, a defect is the child's — or,
+  // for descriptors the kernel could not hand us, ours.
+  if (const int error = descriptors_dropped(*d, socket); error != 0) {
+    return failed(error, "no descriptor free to receive the child's task handle (the kernel dropped it)");
+  }
   r.verdict = Verdict::malformed;
   if (auto why = malformed_hello(*d)) {
     r.reason = std::move(*why);
     return r;
   }
   if ((d->hello.flags & TP_RDV_HAS_PIDFD) == 0) {
-    r.verdict = Verdict::child_error;
-    r.error = d->hello.pidfd_error != 0 ? d->hello.pidfd_error : EPROTO;
-    r.reason = "the child could not make a pidfd of itself (pidfd_open needs Linux 5.3)";
-    return r;
+    return failed(d->hello.pidfd_error != 0 ? d->hello.pidfd_error : EPROTO,
+                  "the child could not make a pidfd of itself (pidfd_open needs Linux 5.3)");
   }
   return check_descriptors(*d, expected);
 }
@@ -244,16 +295,19 @@ void make_socket_pair(UniqueFd& ours, UniqueFd& theirs, Step step, const std::st
 }
 
 Handover receive_handover(int socket, const Expectation& expect) {
-  std::vector<std::string> rejected;
-  // Every message waiting now: the child's is returned, others' discarded.
+  common::Rejections rejected;
+  const auto past_deadline = [&] { return expect.deadline && clock::now() >= *expect.deadline; };
+  // Every message waiting now (until the deadline: a foreign sender may keep
+  // the queue full for good): the child's is returned, others' discarded.
   auto drain = [&]() -> std::optional<Handover> {
     while (auto r = receive_one(socket, expect.pid, expect.name)) {
       switch (r->verdict) {
         case Verdict::accepted: return std::move(r->handover);
-        case Verdict::foreign: rejected.push_back(std::move(r->reason)); break;
+        case Verdict::foreign: rejected.add(std::move(r->reason)); break;
         case Verdict::malformed: throw common::malformed_message(expect, r->reason, rejected);
-        case Verdict::child_error: throw common::accept_failed(expect, r->error, r->reason, rejected);
+        case Verdict::failed: throw common::accept_failed(expect, r->error, r->reason, rejected);
       }
+      if (past_deadline()) throw common::nothing_in_time(expect, kHandle, rejected);
     }
     return std::nullopt;
   };
@@ -280,8 +334,7 @@ Handover receive_handover(int socket, const Expectation& expect) {
       if (auto h = drain()) return std::move(*h);
       throw common::closed_before_sending(expect, kHandle, rejected);
     }
-    if ((p[0].revents & POLLIN) != 0) continue;
-    if (expect.deadline && clock::now() >= *expect.deadline)
+    if ((p[0].revents & POLLIN) == 0 && past_deadline())
       throw common::nothing_in_time(expect, kHandle, rejected);
   }
 }

@@ -8,7 +8,9 @@
 // the kernel's SCM_CREDENTIALS (attached to every message because our end
 // has SO_PASSCRED; a sender cannot forge them without CAP_SYS_ADMIN — which
 // already lets it do anything to the child) names the expected pid, and the
-// pidfd it carries names that pid too (/proc/self/fdinfo "Pid:"). SO_PEERCRED
+// pidfd it carries names that pid too (/proc/self/fdinfo "Pid:"), and so do
+// the mem and maps descriptors (procfs files at "<n>/mem", "<n>/maps" with <n>
+// one of the pidfd's "NSpid:" pids). SO_PEERCRED
 // does not help here: on a socketpair it names the process that created the
 // pair, i.e. the spawner itself. Messages from any other process (one that
 // inherited or was handed the child's end) are discarded and remembered for
@@ -51,6 +53,8 @@ using common::Expectation;
 //   ESRCH         the process exited without sending (detail: its status);
 //   ECONNABORTED  every copy of the child's end was closed without a message;
 //   EPROTO        the expected process sent a malformed message;
+//   EPERM         it sent a mem or maps descriptor of another process;
+//   EMFILE        no descriptor was free to receive or check its handles;
 //   the child's errno, if it reported that it could not make a pidfd.
 Handover receive_handover(int socket, const Expectation& expect);
 

@@ -11,21 +11,28 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "common/child_access.hpp"
 #include "common/child_guard.hpp"
 #include "common/command_access.hpp"
+#include "common/fork_generation.hpp"
 #include "common/validate_command.hpp"
 #include "linux/child_exec.hpp"
 #include "linux/clone3.hpp"
 #include "linux/exec_plan.hpp"
 #include "linux/preload_spawn.hpp"
+#include "linux/proc_access.hpp"
+#include "linux/reaper.hpp"
 #include "linux/spawn_timing.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
@@ -46,6 +53,10 @@ using backend::ExecPlan;
 // with slack for sanitizer builds. Reserved, not committed: untouched pages
 // cost nothing. A guard page below catches an overflow.
 constexpr size_t kStackSize = 256 * 1024;
+
+// How long a start-suspended child may take from its execve to the
+// post-exec stop (microseconds, normally; a bound, not an estimate).
+constexpr auto kExecStopTimeout = std::chrono::seconds(10);
 
 // One stack per spawning thread, reused: while the child runs on it, this
 // thread is suspended in clone(CLONE_VFORK), and once clone returns the child
@@ -211,22 +222,56 @@ std::optional<ExitStatus> reap_failed(const Cloned& c) {
                  : backend::reap_pid_when_exited(c.pid).status;
 }
 
+// "exit code 3", "killed by SIGSEGV": how our exited child ended, without
+// reaping it (WNOWAIT: its status stays for Child).
+std::string how_it_ended(const Child& child) {
+  siginfo_t info{};
+  if (posix::retry_on_eintr(
+          [&] { return backend::waitid_pidfd(child.pidfd(), &info, WEXITED | WNOHANG | WNOWAIT); }) != 0 ||
+      info.si_pid == 0) {
+    return "status unknown";
+  }
+  return backend::to_exit_status(info).to_string();
+}
+
 // Start suspended, after a successful execve: the child was traced by this
 // (the tracer) thread and stops at the post-exec SIGTRAP, before the
 // program's first instruction. That stop *is* the first suspension of the
 // Task: the tracer keeps it, and the last Task::resume() gives the child its
 // signal mask back and detaches, suppressing the SIGTRAP.
+//
+// The stop is seen as such (PTRACE_GETSIGINFO), not by its wait report: an
+// application's SIGCHLD handler calling waitpid(-1) may take that report
+// (the tracer's rules, tracer.hpp). The wait is short: the kernel queues the
+// SIGTRAP as execve completes, and every other signal stays blocked.
 std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::uint64_t mask,
                                                      const std::string& program) {
-  siginfo_t info{};
-  // Bounded: the kernel queues the SIGTRAP as execve completes, and a child
-  // that dies past execve's point of no return reports its exit instead.
-  const int rc =
-      posix::retry_on_eintr([&] { return backend::waitid_pidfd(child.pidfd(), &info, WSTOPPED | WEXITED); });
-  if (rc != 0) throw Error(errno, Step::await_exec_stop, program);
-  if (info.si_code != CLD_TRAPPED) {
-    throw Error(ECHILD, Step::await_exec_stop, program,
-                "child ended right after execve: " + backend::to_exit_status(info).to_string());
+  const auto deadline = std::chrono::steady_clock::now() + kExecStopTimeout;
+  auto nap = std::chrono::microseconds(2);
+  // Takes the stop's report, so that no later wait of the application or
+  // of Child (a WEXITED wait reports a ptrace stop too) takes it for an
+  // exit; WSTOPPED alone never reaps.
+  const auto take_report = [&] {
+    siginfo_t info{};
+    posix::retry_on_eintr(
+        [&] { return backend::waitid_pidfd(child.pidfd(), &info, WSTOPPED | WNOHANG | __WNOTHREAD); });
+  };
+  while (true) {
+    take_report();
+    int signal = 0;
+    if (backend::in_ptrace_stop(child.pid(), &signal)) {
+      take_report();  // the report, if the stop came after the first look
+      break;
+    }
+    if (backend::exited(child.pidfd())) {
+      throw Error(ECHILD, Step::await_exec_stop, program,
+                  "child ended right after execve: " + how_it_ended(child));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error(ETIMEDOUT, Step::await_exec_stop, program, "no post-exec stop");
+    }
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::microseconds(500));
   }
   auto s = std::make_unique<backend::Suspension>();
   s->pid = child.pid();
@@ -235,7 +280,7 @@ std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::ui
   s->threads[child.pid()];
   s->from_exec = true;
   s->exec_mask = mask;
-  backend::adopt(*s);
+  backend::adopt(*s, program);
   return s;
 }
 
@@ -256,6 +301,9 @@ Cloned launch(ChildContext& ctx, ChildReport& report, const std::string& program
   }
   if (report.failed) {
     reap_failed(c);
+    // A working directory that cannot be entered is named (as CPython does).
+    if (report.step == Step::chdir && ctx.plan->cwd != nullptr)
+      throw Error(report.error, report.step, program, ctx.plan->cwd);
     throw Error(report.error, report.step, program);
   }
   if (report.step != Step::execve) {
@@ -308,6 +356,7 @@ Spawned start(ChildContext& ctx, ChildReport& report, ExecPlan& plan, bool want_
 Spawned spawn_linux(const Command& cmd, bool want_task) {
   const std::string& program = cmd.get_program();
   common::validate_command(cmd, want_task);
+  backend::retry_background_reaps();  // the reaper's fallback (reaper.hpp)
   TASKPORT_STAMP(validated);
 
   ExecPlan plan;
@@ -328,7 +377,8 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   // The last Task::resume() restores the signal mask and detaches.
   const std::uint64_t mask = current_signal_mask();
   std::optional<Spawned> s;
-  backend::run_on_tracer([&] { s.emplace(start(ctx, report, plan, want_task, mask, program)); });
+  backend::run_on_tracer([&] { s.emplace(start(ctx, report, plan, want_task, mask, program)); }, Step::clone,
+                         program);
   return std::move(*s);
 }
 
@@ -345,6 +395,7 @@ std::pair<Child, Task> Command::spawn_with_task() const {
   if (s.suspension) {
     impl->suspend_count = 1;
     impl->suspension = std::move(s.suspension);
+    impl->suspension_generation = common::fork_generation();
   }
   TASKPORT_STAMP(done);
   return {std::move(s.child), Task(std::move(impl))};

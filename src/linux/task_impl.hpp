@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "common/fork_generation.hpp"
 #include "linux/suspension.hpp"
 #include "taskport/task.hpp"
 #include "taskport/unique_fd.hpp"
@@ -34,6 +35,10 @@ struct Task::Impl {
   // can never redirect them. Guarded by proc_mutex.
   mutable std::mutex proc_mutex;
   mutable UniqueFd proc_dir;
+  // proc_dir's descriptor once it is open (-1 before): read without the
+  // lock, so that a Task that has opened it never takes proc_mutex for it
+  // again — not even a copy made by fork() while another thread held it.
+  mutable std::atomic<int> proc_dir_fd{-1};
   // /proc/<pid>/mem, opened O_RDWR on first need (writes, or reads when
   // process_vm_* is refused); or handed over by a rendezvous. Guarded by
   // proc_mutex for opening; pread/pwrite on it need no lock.
@@ -54,6 +59,11 @@ struct Task::Impl {
   mutable std::mutex suspend_mutex;
   int suspend_count = 0;
   std::unique_ptr<backend::Suspension> suspension;
+  // The fork generation (common/fork_generation.hpp) of the process whose
+  // tracer holds the suspension. In a process forked from it the copy of
+  // this Task has none: the threads stay the parent's tracer's, and the
+  // parent's Task resumes them (task_linux.cpp).
+  std::uint64_t suspension_generation = 0;
 
   ~Impl();
 };

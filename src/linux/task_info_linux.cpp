@@ -6,13 +6,14 @@
 
 #include <string>
 
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/proc_parse.hpp"
 
 namespace taskport {
 
 TaskInfo Task::info() const {
-  const Impl& t = *impl_;
+  const Impl& t = common::present(impl_, Step::read_info);
   using backend::key_kib_as_bytes;
   using backend::key_value;
   TaskInfo info;

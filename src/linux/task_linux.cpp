@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "common/backend.hpp"
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
@@ -19,15 +20,29 @@ namespace backend {
 const std::string& program_of(const Task::Impl& task) noexcept { return task.program; }
 }  // namespace backend
 
+namespace {
+
+// In a process forked from the one whose tracer holds the suspension, the
+// copied Task has none of its own: it forgets the parent's (its threads
+// stay the parent's tracer's) and counts from 0. Under suspend_mutex.
+void forget_inherited_suspension(Task::Impl& t) noexcept {
+  if (t.suspend_count == 0 || t.suspension_generation == common::fork_generation()) return;
+  t.suspension.reset();  // this process's copy of the parent's record; touches no thread
+  t.suspend_count = 0;
+}
+
+}  // namespace
+
 Task::Impl::~Impl() {
   // The target is always restored: a task left suspended would stay frozen
-  // with nobody left to resume it.
-  if (!suspension) return;
+  // with nobody left to resume it. Not by a copy made by fork(): the parent's
+  // Task does that.
+  if (!suspension || suspension_generation != common::fork_generation()) return;
   try {
-    backend::run_on_tracer([this] { backend::resume_all(std::move(suspension)); });
+    backend::run_on_tracer([this] { backend::resume_all(std::move(suspension)); }, Step::resume, program);
   } catch (...) {
-    // The tracer thread could not be reached (no thread in a forked child):
-    // the tracer of these threads is gone with it, which detaches them.
+    // Cannot happen: the tracer thread made the suspension, so it runs, and
+    // queuing a job allocates nothing.
   }
 }
 
@@ -36,53 +51,63 @@ Task::Task(Task&&) noexcept = default;
 Task& Task::operator=(Task&&) noexcept = default;
 Task::~Task() = default;
 
-Task::native_handle_type Task::native_handle() const noexcept { return impl_->pidfd.get(); }
-pid_t Task::pid() const noexcept { return impl_->pid; }
-int Task::exit_fd() const noexcept { return impl_->pidfd.get(); }
+Task::native_handle_type Task::native_handle() const noexcept { return impl_ ? impl_->pidfd.get() : -1; }
+pid_t Task::pid() const noexcept { return impl_ ? impl_->pid : -1; }
+int Task::exit_fd() const noexcept { return impl_ ? impl_->pidfd.get() : -1; }
 
 bool Task::is_alive() const {
+  const Impl& t = common::present(impl_, Step::poll);
   // A pidfd polls readable once the process has exited (zombie or reaped).
-  const int revents = posix::poll_now(impl_->pidfd.get());
-  if (revents < 0) throw Error(errno, Step::poll, impl_->program);
+  const int revents = posix::poll_now(t.pidfd.get());
+  if (revents < 0) throw Error(errno, Step::poll, t.program);
   return revents == 0;
 }
 
 void Task::signal(int sig) {
-  if (backend::pidfd_send_signal(impl_->pidfd.get(), sig) != 0) {
-    throw Error(errno, Step::send_signal, impl_->program);
-  }
+  const Impl& t = common::present(impl_, Step::send_signal);
+  if (backend::pidfd_send_signal(t.pidfd.get(), sig) != 0) throw Error(errno, Step::send_signal, t.program);
 }
 
 void Task::suspend() {
-  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0) {
-    backend::run_on_tracer([this] { impl_->suspension = backend::suspend_all(*impl_); });
+  Impl& t = common::present(impl_, Step::suspend);
+  std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
+  if (t.suspend_count == 0) {
+    backend::run_on_tracer([&t] { t.suspension = backend::suspend_all(t); }, Step::suspend, t.program);
+    t.suspension_generation = common::fork_generation();
   }
-  ++impl_->suspend_count;
+  ++t.suspend_count;
 }
 
 void Task::resume() {
-  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
-  if (impl_->suspend_count == 1) {
-    backend::run_on_tracer([this] { backend::resume_all(std::move(impl_->suspension)); });
+  Impl& t = common::present(impl_, Step::resume);
+  std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
+  if (t.suspend_count == 0) throw Error(EINVAL, Step::resume, t.program, "task is not suspended");
+  if (t.suspend_count == 1) {
+    backend::run_on_tracer([&t] { backend::resume_all(std::move(t.suspension)); }, Step::resume, t.program);
   }
-  --impl_->suspend_count;
+  --t.suspend_count;
 }
 
 int Task::suspend_count() const {
-  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  return impl_->suspend_count;
+  Impl& t = common::present(impl_, Step::suspend);
+  std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
+  return t.suspend_count;
 }
 
 #if defined(__x86_64__) || defined(__aarch64__)
 Registers Task::registers(pid_t tid) const {
-  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
-  if (impl_->suspend_count == 0 || !impl_->suspension) {
-    throw Error(EBUSY, Step::read_registers, impl_->program, "the task must be suspended to read registers");
+  Impl& t = common::present(impl_, Step::read_registers);
+  std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
+  if (t.suspend_count == 0 || !t.suspension) {
+    throw Error(EBUSY, Step::read_registers, t.program, "the task must be suspended to read registers");
   }
   Registers regs{};
-  backend::run_on_tracer([&] { regs = backend::get_registers(*impl_->suspension, tid, impl_->program); });
+  backend::run_on_tracer([&] { regs = backend::get_registers(*t.suspension, tid, t.program); },
+                         Step::read_registers, t.program);
   return regs;
 }
 #endif

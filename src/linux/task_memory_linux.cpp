@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/read_error.hpp"
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "posix/eintr.hpp"
 
@@ -472,11 +473,11 @@ size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
 }  // namespace
 
 std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {
-  return read_requests(*impl_, requests, count);
+  return read_requests(common::present(impl_, Step::read_memory), requests, count);
 }
 
 void Task::write(std::uint64_t address, const void* data, std::size_t size) {
-  const Impl& t = *impl_;
+  const Impl& t = common::present(impl_, Step::write_memory);
   if (size == 0) return;
   const std::string range = range_text(address, size);
   if (impossible_range(address, size)) {

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/pid_program.hpp"
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/proc_parse.hpp"
 #include "linux/sys.hpp"
@@ -139,6 +140,7 @@ Task Task::from_pidfd(UniqueFd pidfd) {
 }
 
 std::uint64_t Task::start_time() const {
+  common::present(impl_, Step::read_info);
   {
     std::lock_guard<std::mutex> lock(impl_->proc_mutex);
     if (impl_->start_time) return *impl_->start_time;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/task_impl.hpp"
 #include "posix/read_to_end.hpp"
@@ -67,12 +68,16 @@ std::vector<std::string> read_strings(const Task::Impl& task, const char* name) 
 
 }  // namespace
 
-std::string Task::executable() const { return read_link(*impl_, "exe"); }
+std::string Task::executable() const { return read_link(common::present(impl_, Step::read_info), "exe"); }
 
-std::vector<std::string> Task::command_line() const { return read_strings(*impl_, "cmdline"); }
+std::vector<std::string> Task::command_line() const {
+  return read_strings(common::present(impl_, Step::read_info), "cmdline");
+}
 
-std::string Task::current_dir() const { return read_link(*impl_, "cwd"); }
+std::string Task::current_dir() const { return read_link(common::present(impl_, Step::read_info), "cwd"); }
 
-std::vector<std::string> Task::environment() const { return read_strings(*impl_, "environ"); }
+std::vector<std::string> Task::environment() const {
+  return read_strings(common::present(impl_, Step::read_info), "environ");
+}
 
 }  // namespace taskport

@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/proc_maps.hpp"
 #include "linux/procmap_query.hpp"
@@ -77,27 +78,29 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
 }  // namespace
 
 std::vector<Region> Task::regions() const {
-  const MapsFile maps = open_maps(*impl_);
+  const Impl& t = common::present(impl_, Step::read_regions);
+  const MapsFile maps = open_maps(t);
   std::vector<Region> regions;
   int error = 0;
   switch (backend::query_regions(maps.fd, regions, error)) {
     case QueryStatus::ok: return regions;
-    case QueryStatus::failed: throw_query_failed(*impl_, error);
+    case QueryStatus::failed: throw_query_failed(t, error);
     case QueryStatus::unavailable: break;
   }
-  return regions_from_text(*impl_, maps.fd);
+  return regions_from_text(t, maps.fd);
 }
 
 std::optional<Region> Task::region_at(std::uint64_t address) const {
-  const MapsFile maps = open_maps(*impl_);
+  const Impl& t = common::present(impl_, Step::read_regions);
+  const MapsFile maps = open_maps(t);
   std::optional<Region> region;
   int error = 0;
   switch (backend::query_region_at(maps.fd, address, region, error)) {
     case QueryStatus::ok: return region;
-    case QueryStatus::failed: throw_query_failed(*impl_, error);
+    case QueryStatus::failed: throw_query_failed(t, error);
     case QueryStatus::unavailable: break;
   }
-  for (Region& r : regions_from_text(*impl_, maps.fd)) {
+  for (Region& r : regions_from_text(t, maps.fd)) {
     if (r.contains(address)) return std::move(r);
   }
   return std::nullopt;

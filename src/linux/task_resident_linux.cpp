@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/proc_smaps.hpp"
 #include "posix/read_to_end.hpp"
@@ -43,7 +44,7 @@ std::vector<Region> parse_smaps(const Task::Impl& task, const std::string& text)
 }  // namespace
 
 std::vector<Region> Task::regions_with_resident_size() const {
-  const Impl& t = *impl_;
+  const Impl& t = common::present(impl_, Step::read_regions);
   UniqueFd smaps(backend::open_proc_file(t, "smaps", O_RDONLY, Step::read_regions));
   if (!smaps) {
     const int error = errno;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/usable.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/proc_parse.hpp"
 #include "posix/read_to_end.hpp"
@@ -37,7 +38,7 @@ bool thread_vanished(int error) { return error == ENOENT || error == ESRCH; }
 }  // namespace
 
 std::vector<ThreadInfo> Task::threads() const {
-  const Impl& t = *impl_;
+  const Impl& t = common::present(impl_, Step::read_threads);
   const std::string task_dir = "/proc/" + std::to_string(t.pid) + "/task";
   const int dir_fd = backend::open_proc_file(t, "task", O_RDONLY | O_DIRECTORY, Step::read_threads);
   if (dir_fd < 0) throw backend::access_error(t, errno, Step::read_threads, task_dir);

@@ -10,26 +10,27 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "common/never_destroyed.hpp"
+#include "common/fork_generation.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/proc_parse.hpp"
 #include "linux/sys.hpp"
 #include "posix/eintr.hpp"
+#include "posix/library_thread.hpp"
+#include "posix/read_to_end.hpp"
 
 namespace taskport::backend {
 namespace {
@@ -40,20 +41,194 @@ constexpr auto kStopTimeout = std::chrono::seconds(5);
 // While anything is suspended, the tracer looks this often for threads of
 // suspended tasks that exited: a traced thread stays a zombie until its
 // tracer reaps it, and would keep the whole process from being reaped.
-constexpr auto kExitScanInterval = std::chrono::milliseconds(20);
+constexpr auto kScanInterval = std::chrono::milliseconds(20);
+// Threads kept after a resume are looked at again after kScanInterval, then
+// less and less often, up to this (a zombie main thread waits for its
+// process's other threads, which may run for long).
+constexpr auto kMaxKeptInterval = std::chrono::milliseconds(1000);
+// Naps of wait_for_stop before it also asks /proc whether the thread is a
+// zombie (a zombie main thread reports nothing while other threads live).
+constexpr int kNapsBeforeProc = 8;
+
+// Waits of the tracer for its tracees: __WALL (non-leader threads are
+// "clone" children), __WNOTHREAD (only this thread's own tracees and
+// children: never a child of an application thread).
+constexpr int kTraceeWait = __WALL | __WNOTHREAD;
+
+long ptrace_raw(long request, pid_t tid, long addr, long data) {
+  return ::syscall(SYS_ptrace, request, tid, addr, data);
+}
+
+pid_t gettid_raw() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+// ---- what the kernel says about one tracee (tracer thread only) -------------------
+
+enum class Report { none, stopped, exited, gone };
+
+// What a wait would report for the tracee `tid`, without consuming it
+// (WNOWAIT). gone: it is no tracee or child of this thread any more (reaped
+// by another thread's wait, e.g. an application's waitpid(-1)).
+Report peek(pid_t tid) noexcept {
+  siginfo_t info{};
+  const int rc = posix::retry_on_eintr([&] {
+    return ::waitid(P_PID, static_cast<id_t>(tid), &info, WEXITED | WNOHANG | WNOWAIT | kTraceeWait);
+  });
+  if (rc != 0) return errno == ECHILD ? Report::gone : Report::none;
+  if (info.si_pid == 0) return Report::none;
+  switch (info.si_code) {
+    case CLD_EXITED:
+    case CLD_KILLED:
+    case CLD_DUMPED: return Report::exited;
+    default: return Report::stopped;
+  }
+}
+
+// Reaps the tracee `tid` after peek() said it exited. A zombie can only
+// report its exit (the kernel looks at EXIT_ZOMBIE first:
+// kernel/exit.c wait_consider_task), so this consumes nothing else.
+void reap(pid_t tid) noexcept {
+  siginfo_t info{};
+  posix::retry_on_eintr(
+      [&] { return ::waitid(P_PID, static_cast<id_t>(tid), &info, WEXITED | WNOHANG | kTraceeWait); });
+}
+
+// Takes the stop report of `tid` if one is pending (WSTOPPED alone never
+// reaps): a report left behind would go to the application's next
+// waitpid(-1) as a stopped "child" it never had.
+void consume_stop_report(pid_t tid) noexcept {
+  siginfo_t info{};
+  posix::retry_on_eintr(
+      [&] { return ::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | kTraceeWait); });
+}
+
+// Exits that a wait of this thread could report now, without consuming
+// anything: false if there are none (then no suspended thread has exited).
+// True as well for a stop whose report is still pending, or an exited child
+// of this thread (a start-suspended child whose Child has not reaped it):
+// then the suspended threads are looked at one by one.
+bool exits_to_report() noexcept {
+  siginfo_t info{};
+  const int rc = posix::retry_on_eintr(
+      [&] { return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | kTraceeWait); });
+  return rc == 0 && info.si_pid != 0;
+}
+
+// The state letter of /proc/<pid>/stat; nullopt once the process is gone.
+// By pid: used only for our own child's main thread while it is unreaped
+// (its pid cannot be reused), and read again if it was.
+std::optional<char> process_state(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  std::string text;
+  const int error = fd ? posix::read_to_end(fd.get(), text) : errno;
+  if (error == ENOENT || error == ESRCH) return std::nullopt;
+  const auto stat = error == 0 ? parse_stat(text) : std::nullopt;
+  return stat ? stat->state : '?';
+}
+
+// The state letter of thread `tid` of the task (task/<tid>/stat through the
+// task's verified /proc directory); nullopt once it is gone. Throws Error
+// for any other failure (EMFILE, EACCES): such a thread is not known to be
+// gone.
+std::optional<char> thread_state(const Task::Impl& task, pid_t tid) {
+  const std::string name = "task/" + std::to_string(tid) + "/stat";
+  std::string text;
+  try {
+    if (!backend::try_read_proc_file(task, name.c_str(), text, Step::suspend)) return '?';
+  } catch (const Error& e) {
+    if (e.errno_value() == ESRCH) return std::nullopt;  // access_error's word for ENOENT/ESRCH: gone
+    throw;
+  }
+  const auto stat = parse_stat(text);
+  return stat ? stat->state : '?';
+}
+
+bool is_zombie_or_dead(std::optional<char> state) { return !state || *state == 'Z' || *state == 'X'; }
+
+}  // namespace
+
+bool in_ptrace_stop(pid_t tid, int* signal) noexcept {
+  siginfo_t si{};
+  // Succeeds only for a tracee of this thread in a ptrace stop
+  // (kernel/ptrace.c ptrace_check_attach): the stop itself, not its wait
+  // report, which someone else's waitpid(-1) may have taken.
+  if (ptrace_raw(PTRACE_GETSIGINFO, tid, 0, reinterpret_cast<long>(&si)) != 0) return false;
+  // An event stop carries si_code = SIGTRAP/SIGSTOP | PTRACE_EVENT_STOP << 8
+  // (kernel/signal.c ptrace_do_notify); a signal-delivery stop the siginfo
+  // of the signal being delivered.
+  *signal = (si.si_code >> 8) == PTRACE_EVENT_STOP ? 0 : si.si_signo;
+  return true;
+}
+
+namespace {
+
+// ---- letting go of one thread (tracer thread only) --------------------------------
+
+// True once `tid` of `s` is no longer ours: detached (it was in a ptrace
+// stop), reaped (a zombie), or gone. Otherwise it is asked to stop (a
+// seized thread can only be detached from a stop) and looked at again later.
+bool let_go(const Suspension& s, pid_t tid) noexcept {
+  int signal = 0;
+  if (in_ptrace_stop(tid, &signal) && ptrace_raw(PTRACE_DETACH, tid, 0, signal) == 0) return true;
+  const bool childs_leader = tid == s.pid && s.leader_is_child;
+  switch (peek(tid)) {
+    case Report::gone: return true;
+    case Report::exited:
+      if (!childs_leader) reap(tid);  // our child's exit status belongs to Child::wait
+      return true;
+    case Report::stopped: return false;  // stopped since: let go at the next look
+    case Report::none: break;
+  }
+  // Our child's zombie main thread: reported (and reaped by Child) once its
+  // other threads are gone.
+  try {
+    if (childs_leader && is_zombie_or_dead(process_state(s.pid))) return true;
+  } catch (...) {
+    return false;  // out of memory: look again later
+  }
+  ptrace_raw(PTRACE_INTERRUPT, tid, 0, 0);
+  return false;
+}
+
+// Lets go of every thread of `s` that can be; the others stay in it.
+void let_go_of_threads(Suspension& s) noexcept {
+  for (auto it = s.threads.begin(); it != s.threads.end();) {
+    it = let_go(s, it->first) ? s.threads.erase(it) : std::next(it);
+  }
+}
+
+// A traced thread of a suspended task that exited is a zombie only its
+// tracer can reap. The main thread of our own child is left alone: its exit
+// status belongs to Child.
+void reap_exited_threads(Suspension& s) noexcept {
+  for (auto it = s.threads.begin(); it != s.threads.end();) {
+    const pid_t tid = it->first;
+    const Report r = tid == s.pid && s.leader_is_child ? Report::none : peek(tid);
+    if (r == Report::exited) reap(tid);
+    it = r == Report::exited || r == Report::gone ? s.threads.erase(it) : std::next(it);
+  }
+}
+
+// ---- the tracer thread --------------------------------------------------------------
 
 class Tracer {
  public:
-  void run(const std::function<void()>& job) {
+  void run(const std::function<void()>& job, Step step, const std::string& program) {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (std::this_thread::get_id() == thread_id_ && owner_ == ::getpid()) {
+    if (started_ && std::this_thread::get_id() == thread_id_) {
       lock.unlock();
       job();
       return;
     }
-    Pending pending{&job, false, nullptr};
-    start_locked();
-    queue_.push_back(&pending);
+    if (!started_) {
+      if (const int error = posix::start_detached_thread([this] { loop(); }, &thread_id_); error != 0) {
+        throw Error(error, step, program, "starting taskport's tracer thread");
+      }
+      started_ = true;
+    }
+    Pending pending{&job, nullptr, false, nullptr};
+    (tail_ != nullptr ? tail_->next : head_) = &pending;
+    tail_ = &pending;
     wake_.notify_one();
     done_.wait(lock, [&] { return pending.finished; });
     if (pending.error) std::rethrow_exception(pending.error);
@@ -61,43 +236,46 @@ class Tracer {
 
   // Tracer thread only.
   void watch(Suspension* s) { active_.insert(s); }
-  void unwatch(Suspension* s) { active_.erase(s); }
+  void unwatch(Suspension* s) noexcept { active_.erase(s); }
+  // Keeps `s`, whose threads resume_all could not all let go yet.
+  void keep(std::unique_ptr<Suspension> s) noexcept {
+    s->next_kept = std::move(kept_);
+    kept_ = std::move(s);
+    kept_interval_ = kScanInterval;
+  }
+  // Takes thread `tid` of `pid` back from the kept Suspensions (a new
+  // suspension found it still traced by this thread). True if it was there.
+  bool reclaim(pid_t pid, pid_t tid) noexcept {
+    for (Suspension* s = kept_.get(); s != nullptr; s = s->next_kept.get()) {
+      if (s->pid == pid && s->threads.erase(tid) != 0) return true;
+    }
+    return false;
+  }
 
  private:
+  // A job queued by run(), on the caller's stack: queuing allocates nothing,
+  // so run() cannot fail once the thread runs (a Task's destructor relies on
+  // it to resume its target).
   struct Pending {
     const std::function<void()>* job;
+    Pending* next = nullptr;
     bool finished = false;
     std::exception_ptr error;
   };
 
-  void start_locked() {
-    // After fork() the child process has this object but not the thread.
-    if (owner_ == ::getpid()) return;
-    owner_ = ::getpid();
-    queue_.clear();
-    active_.clear();
-    // The thread runs with every signal blocked: process-directed signals
-    // must go to the application's threads, never run a handler here.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    std::thread t([this] { loop(); });
-    thread_id_ = t.get_id();
-    t.detach();
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  }
-
   void loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
-      if (active_.empty()) {
-        wake_.wait(lock, [&] { return !queue_.empty(); });
+      const auto has_job = [&] { return head_ != nullptr; };
+      if (active_.empty() && !kept_) {
+        wake_.wait(lock, has_job);
       } else {
-        wake_.wait_for(lock, kExitScanInterval, [&] { return !queue_.empty(); });
+        wake_.wait_for(lock, active_.empty() ? kept_interval_ : kScanInterval, has_job);
       }
-      while (!queue_.empty()) {
-        Pending* p = queue_.front();
-        queue_.pop_front();
+      while (head_ != nullptr) {
+        Pending* p = head_;
+        head_ = p->next;
+        if (head_ == nullptr) tail_ = nullptr;
         lock.unlock();
         try {
           (*p->job)();
@@ -109,42 +287,48 @@ class Tracer {
         done_.notify_all();
       }
       lock.unlock();
-      for (Suspension* s : active_) reap_exited_threads(*s);
+      scan();
       lock.lock();
     }
   }
 
+  // Reaps exited threads of suspended tasks, lets go of kept threads.
+  void scan() noexcept {
+    if (!active_.empty() && exits_to_report()) {
+      for (Suspension* s : active_) reap_exited_threads(*s);
+    }
+    if (!kept_) return;
+    for (std::unique_ptr<Suspension>* link = &kept_; *link;) {
+      let_go_of_threads(**link);
+      if ((*link)->threads.empty()) {
+        *link = std::move((*link)->next_kept);
+      } else {
+        link = &(*link)->next_kept;
+      }
+    }
+    kept_interval_ = std::min(kept_interval_ * 2, kMaxKeptInterval);
+  }
+
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  std::deque<Pending*> queue_;
-  std::set<Suspension*> active_;  // tracer thread only
-  pid_t owner_ = 0;
+  Pending* head_ = nullptr;
+  Pending* tail_ = nullptr;
+  bool started_ = false;
   std::thread::id thread_id_;
-
- public:
-  static void reap_exited_threads(Suspension& s);
+  // Tracer thread only.
+  std::set<Suspension*> active_;
+  std::unique_ptr<Suspension> kept_;
+  std::chrono::milliseconds kept_interval_ = kScanInterval;
 };
 
-// Never destroyed: the detached thread may run until the process exits.
-Tracer& tracer() { return common::never_destroyed<Tracer>(); }
+// One per process: a process forked from this one has no tracer thread (and
+// may have copied this one's lock held), so it gets a new Tracer
+// (common/fork_generation.hpp).
+common::PerProcess<Tracer> g_tracer;
 
-long ptrace_raw(long request, pid_t tid, long addr, long data) {
-  return ::syscall(SYS_ptrace, request, tid, addr, data);
-}
+Tracer& tracer() { return g_tracer.get(); }
 
-// A traced thread that exited is a zombie only its tracer can reap. The main
-// thread of our own child is left alone: its exit status belongs to Child.
-bool reap_exited_thread(const Suspension& s, pid_t tid) {
-  if (tid == s.pid && s.leader_is_child) return false;
-  siginfo_t info{};
-  return ::waitid(P_PID, static_cast<id_t>(tid), &info, WEXITED | WNOHANG | __WALL) == 0 && info.si_pid != 0;
-}
-
-void Tracer::reap_exited_threads(Suspension& s) {
-  for (auto it = s.threads.begin(); it != s.threads.end();) {
-    it = reap_exited_thread(s, it->first) ? s.threads.erase(it) : std::next(it);
-  }
-}
+// ---- suspending -----------------------------------------------------------------------
 
 std::vector<pid_t> list_threads(const Task::Impl& task) {
   const int dir = backend::open_proc_file(task, "task", O_RDONLY | O_DIRECTORY, Step::suspend);
@@ -164,68 +348,104 @@ std::vector<pid_t> list_threads(const Task::Impl& task) {
   return tids;
 }
 
-// True if the kernel no longer lists the thread as running: its
-// /proc/<pid>/task/<tid> is gone, or it is a zombie.
-bool thread_exited(const Task::Impl& task, pid_t tid) {
-  const int saved = errno;
-  std::string stat;
-  const std::string name = "task/" + std::to_string(tid) + "/stat";
-  bool exited = true;
-  try {
-    if (backend::try_read_proc_file(task, name.c_str(), stat, Step::suspend)) {
-      const auto parsed = parse_stat(stat);
-      exited = !parsed || parsed->state == 'Z' || parsed->state == 'X';
-    } else {
-      exited = false;  // readable only with access we lack: a real refusal
-    }
-  } catch (const Error&) {
-    exited = true;  // gone
-  }
-  errno = saved;
-  return exited;
-}
+// Who traces thread `tid` (task/<tid>/status), for a PTRACE_SEIZE that the
+// kernel refused with EPERM.
+struct TracerOf {
+  bool gone = false;  // exited (a zombie, or no longer listed): EPERM for exit_state
+  pid_t tracer = 0;   // TracerPid: a thread id, 0 if untraced
+};
 
-// True if /proc names the calling thread as the thread's tracer.
-bool traced_by_this_thread(const Task::Impl& task, pid_t tid) {
-  std::string status;
+TracerOf tracer_of(const Task::Impl& task, pid_t tid) {
+  TracerOf t;
+  if (is_zombie_or_dead(thread_state(task, tid))) {
+    t.gone = true;
+    return t;
+  }
   const std::string name = "task/" + std::to_string(tid) + "/status";
-  try {
-    if (!backend::try_read_proc_file(task, name.c_str(), status, Step::suspend)) return false;
-  } catch (const Error&) {
-    return false;
-  }
-  const auto tracer = key_value(status, "TracerPid");
-  return tracer && static_cast<long>(*tracer) == ::syscall(SYS_gettid);
+  std::string status;
+  if (!backend::try_read_proc_file(task, name.c_str(), status, Step::suspend)) return t;
+  t.tracer = static_cast<pid_t>(key_value(status, "TracerPid").value_or(0));
+  return t;
 }
 
-enum class Stop { stopped, exited, timed_out };
+// The refusal of a thread that another process traces (a debugger, strace):
+// a thread has one tracer at a time, whatever this process's privileges.
+Error traced_by_another(const Task::Impl& task, pid_t tid, pid_t tracer_tid) {
+  std::string who = "pid " + std::to_string(tracer_tid);
+  std::string text;
+  const std::string proc = "/proc/" + std::to_string(tracer_tid);
+  UniqueFd status(::open((proc + "/status").c_str(), O_RDONLY | O_CLOEXEC));
+  if (status && posix::read_to_end(status.get(), text) == 0) {
+    if (const auto tgid = key_value(text, "Tgid"); tgid && static_cast<pid_t>(*tgid) != tracer_tid)
+      who = "pid " + std::to_string(*tgid) + " (its thread " + std::to_string(tracer_tid) + ")";
+  }
+  UniqueFd stat(::open((proc + "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+  if (stat && posix::read_to_end(stat.get(), text) == 0) {
+    if (const auto line = parse_stat(text)) who += " '" + line->comm + "'";
+  }
+  return Error(EPERM, Step::suspend, task.program,
+               "PTRACE_SEIZE of thread " + std::to_string(tid) + ": it is already traced by " + who +
+                   " (a debugger or strace?); a thread has one tracer at a time: detach that one first");
+}
 
-// Waits for the ptrace stop of a just-interrupted thread (or its exit).
+// PTRACE_SEIZE + PTRACE_INTERRUPT of a thread seen for the first time.
+// Returns 0 (interrupted, or gone: then in `gone`), or the errno of a
+// refusal; throws the Error of a thread another process traces.
+int interrupt_thread(const Task::Impl& task, Suspension& s, pid_t tid, std::set<pid_t>& gone) {
+  if (ptrace_raw(PTRACE_SEIZE, tid, 0, 0) != 0) {
+    const int error = errno;
+    if (error == ESRCH) {  // exited between the listing and now
+      gone.insert(tid);
+      return 0;
+    }
+    if (error != EPERM) return error;
+    // EPERM is also the answer for a thread that has exited but is still
+    // listed (exit_state set), and for one this thread traces already (a
+    // thread kept from an earlier suspension: ours again).
+    const TracerOf t = tracer_of(task, tid);
+    if (t.gone) {
+      gone.insert(tid);
+      return 0;
+    }
+    if (t.tracer == 0) return EPERM;  // a refusal of the kernel's ptrace access check
+    if (t.tracer != gettid_raw()) throw traced_by_another(task, tid, t.tracer);
+    tracer().reclaim(s.pid, tid);
+  }
+  s.threads[tid];
+  if (ptrace_raw(PTRACE_INTERRUPT, tid, 0, 0) != 0 && errno != ESRCH) return errno;
+  return 0;
+}
+
+enum class Stop { stopped, zombie, exited, timed_out };
+
+// Waits for the ptrace stop of a just-interrupted thread (or its end).
 // Records a signal-delivery stop's signal so that resume_all() can deliver
 // it: suspending must not steal the target's signals.
 Stop wait_for_stop(const Task::Impl& task, Suspension& s, pid_t tid) {
   const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
   auto nap = std::chrono::microseconds(5);
-  while (true) {
-    siginfo_t info{};
-    if (posix::retry_on_eintr([&] {
-          return ::waitid(P_PID, static_cast<id_t>(tid), &info, WSTOPPED | WNOHANG | __WALL);
-        }) != 0) {
-      // Only /proc decides that a thread is gone: waitid's ECHILD alone has
-      // been seen here for a thread that was attached and alive.
-      if (thread_exited(task, tid)) return Stop::exited;
-      info.si_pid = 0;
-    }
-    if (info.si_pid != 0) {
-      const int sig = info.si_status & 0xff;
-      const int event = info.si_status >> 8;
-      // Event stops (the interrupt, or a group stop) carry no signal to
-      // deliver; a signal-delivery stop carries the signal being delivered.
-      if (event == 0 && sig != SIGTRAP) s.threads[tid].pending_signal = sig;
+  const bool childs_leader = tid == s.pid && s.leader_is_child;
+  for (int naps = 0;; ++naps) {
+    consume_stop_report(tid);
+    int signal = 0;
+    if (in_ptrace_stop(tid, &signal)) {
+      s.threads[tid].pending_signal = signal;
+      consume_stop_report(tid);  // the report, if the stop came after the first look
       return Stop::stopped;
     }
-    if (reap_exited_thread(s, tid)) return Stop::exited;
-    if (tid == s.pid && backend::reaped(s.pidfd)) return Stop::exited;
+    switch (peek(tid)) {
+      case Report::exited:
+        // Our child's main thread is reported only once the whole process
+        // has ended: Child::wait reaps it.
+        if (!childs_leader) reap(tid);
+        return Stop::exited;
+      case Report::gone: return Stop::exited;
+      default: break;
+    }
+    // A zombie main thread reports nothing while other threads live: it
+    // stays in the Suspension until it can be reaped (or, our child's, until
+    // Child reaps it).
+    if (naps >= kNapsBeforeProc && is_zombie_or_dead(thread_state(task, tid))) return Stop::zombie;
     if (std::chrono::steady_clock::now() > deadline) return Stop::timed_out;
     std::this_thread::sleep_for(nap);
     nap = std::min(nap * 2, std::chrono::microseconds(1000));
@@ -237,27 +457,6 @@ bool is_our_child(const Task::Impl& task) {
   if (!backend::try_read_proc_file(task, "stat", stat, Step::suspend)) return false;
   const auto parsed = parse_stat(stat);
   return parsed && static_cast<pid_t>(parsed->ppid) == ::getpid();
-}
-
-// PTRACE_SEIZE + PTRACE_INTERRUPT of a thread seen for the first time.
-// Returns 0 (interrupted, or gone: then in `gone`), or the errno of a
-// refusal.
-int interrupt_thread(const Task::Impl& task, Suspension& s, pid_t tid, std::set<pid_t>& gone) {
-  if (ptrace_raw(PTRACE_SEIZE, tid, 0, 0) != 0) {
-    const int error = errno;
-    // ESRCH: exited between the listing and now. EPERM is also what the
-    // kernel answers for a thread that has exited but is still listed
-    // (exit_state set), and for one this thread already traces (then it is
-    // ours to stop); only other EPERMs are refusals.
-    if (error == ESRCH || (error == EPERM && thread_exited(task, tid))) {
-      gone.insert(tid);
-      return 0;
-    }
-    if (error != EPERM || !traced_by_this_thread(task, tid)) return error;
-  }
-  s.threads[tid];
-  if (ptrace_raw(PTRACE_INTERRUPT, tid, 0, 0) != 0 && errno != ESRCH) return errno;
-  return 0;
 }
 
 // One round of suspend_all: interrupts every thread listed now that is
@@ -276,7 +475,8 @@ int stop_new_threads(const Task::Impl& task, Suspension& s, std::set<pid_t>& gon
   for (pid_t tid : fresh) {
     if (s.threads.count(tid) == 0) continue;
     switch (wait_for_stop(task, s, tid)) {
-      case Stop::stopped: break;
+      case Stop::stopped:
+      case Stop::zombie: break;
       case Stop::exited:
         s.threads.erase(tid);
         gone.insert(tid);
@@ -289,22 +489,40 @@ int stop_new_threads(const Task::Impl& task, Suspension& s, std::set<pid_t>& gon
 
 }  // namespace
 
-void run_on_tracer(const std::function<void()>& job) { tracer().run(job); }
+void run_on_tracer(const std::function<void()>& job, Step step, const std::string& program) {
+  Tracer* t;
+  try {
+    t = &tracer();
+  } catch (const std::bad_alloc&) {
+    throw Error(ENOMEM, step, program, "making taskport's tracer");
+  }
+  t->run(job, step, program);
+}
 
-void adopt(Suspension& s) { tracer().watch(&s); }
+void adopt(Suspension& s, const std::string& program) {
+  try {
+    tracer().watch(&s);
+  } catch (const std::bad_alloc&) {
+    throw Error(ENOMEM, Step::await_exec_stop, program, "watching the start-suspended child");
+  }
+}
 
 std::unique_ptr<Suspension> suspend_all(const Task::Impl& task) {
   auto s = std::make_unique<Suspension>();
   s->pid = task.pid;
   s->pidfd = task.pidfd.get();
-  s->leader_is_child = is_our_child(task);
   std::set<pid_t> gone;
   int error = 0;
   try {
+    s->leader_is_child = is_our_child(task);
     // Until a listing shows no thread left running.
     for (bool more = true; more && error == 0;) error = stop_new_threads(task, *s, gone, more);
+    if (error == 0 && !s->threads.empty()) tracer().watch(s.get());
+  } catch (const std::bad_alloc&) {
+    resume_all(std::move(s));  // let go of every thread stopped so far
+    throw Error(ENOMEM, Step::suspend, task.program);
   } catch (...) {
-    resume_all(std::move(s));  // the listing failed: let go of every thread stopped so far
+    resume_all(std::move(s));  // the listing failed, or another tracer: let go of every thread stopped so far
     throw;
   }
   if (error != 0) {
@@ -312,22 +530,30 @@ std::unique_ptr<Suspension> suspend_all(const Task::Impl& task) {
     throw backend::access_error(task, error, Step::suspend, "PTRACE_SEIZE/PTRACE_INTERRUPT");
   }
   if (s->threads.empty()) throw Error(ESRCH, Step::suspend, task.program, "the task has exited");
-  tracer().watch(s.get());
   return s;
 }
 
 void resume_all(std::unique_ptr<Suspension> s) noexcept {
   if (!s) return;
-  tracer().unwatch(s.get());
-  for (const auto& [tid, thread] : s->threads) {
+  Tracer& t = tracer();  // exists: it made the Suspension (or adopted it)
+  t.unwatch(s.get());
+  for (auto it = s->threads.begin(); it != s->threads.end();) {
+    const pid_t tid = it->first;
     if (s->from_exec && tid == s->pid) {
       ptrace_raw(PTRACE_SETSIGMASK, tid, static_cast<long>(backend::kKernelSigsetSize),
                  reinterpret_cast<long>(&s->exec_mask));
     }
     // Detaching lets the thread run; a signal intercepted while stopping is
     // delivered now, as if it had never been caught.
-    if (ptrace_raw(PTRACE_DETACH, tid, 0, thread.pending_signal) != 0) reap_exited_thread(*s, tid);
+    it = ptrace_raw(PTRACE_DETACH, tid, 0, it->second.pending_signal) == 0 ? s->threads.erase(it)
+                                                                           : std::next(it);
   }
+  if (s->threads.empty()) return;
+  // Killed meanwhile (exiting, or a zombie), or not yet at its stop: reaped
+  // or let go now if it can be, else kept until it can.
+  s->pidfd = -1;
+  let_go_of_threads(*s);
+  if (!s->threads.empty()) t.keep(std::move(s));
 }
 
 #if defined(__x86_64__) || defined(__aarch64__)

@@ -19,6 +19,7 @@
 #include "macos/registered_ports.hpp"
 #include "macos/spawn_options.hpp"
 #include "macos/wait_status.hpp"
+#include "posix/command_env.hpp"
 #include "posix/eintr.hpp"
 #include "posix/launch_plan.hpp"
 #include "taskport/error.hpp"
@@ -134,7 +135,7 @@ Launched spawn_without_fork(const Command& cmd, SpawnPlan& plan) {
       saw_eacces = true;
       continue;
     }
-    if ((rc == ENOENT || rc == ENOTDIR) && plan.candidates.size() > 1) continue;
+    if (posix::path_search_goes_on(rc) && plan.candidates.size() > 1) continue;
     if (rc == EBADARCH) {
       throw Error(rc, Step::execve, cmd.get_program(), "posix_spawn " + bad_architecture_detail(candidate));
     }
@@ -196,7 +197,7 @@ class SharedReport {
       error = errno;
     }
     if (error == EACCES) saw_eacces = true;
-    if (error != EACCES && error != ENOENT && error != ENOTDIR) break;
+    if (!posix::path_search_goes_on(error)) break;
   }
   fail_in_child(report, Step::execve, (error == ENOENT && saw_eacces) ? EACCES : error);
 }

@@ -309,7 +309,7 @@ ReceiveResult Server::receive(pid_t pid, int exit_fd, std::chrono::steady_clock:
     if (kr == MACH_RCV_INTERRUPTED) continue;
     if (kr == MACH_RCV_TOO_LARGE) {
       // Without MACH_RCV_LARGE the kernel has dequeued and destroyed it.
-      result.rejected.push_back("a message too large for the protocol");
+      result.rejected.add("a message too large for the protocol");
       continue;
     }
     if (kr != MACH_MSG_SUCCESS) {
@@ -321,7 +321,7 @@ ReceiveResult Server::receive(pid_t pid, int exit_fd, std::chrono::steady_clock:
     if (!v.valid) {
       ::mach_msg_destroy(&in.message.header);
       if (!v.from_child) {
-        result.rejected.push_back(std::move(v.reason));
+        result.rejected.add(std::move(v.reason));
         continue;
       }
       result.outcome = v.task_gone ? Outcome::task_gone : Outcome::malformed;

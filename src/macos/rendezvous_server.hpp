@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/handover.hpp"
 #include "macos/mach_port.hpp"
 #include "macos/task_identity.hpp"
 
@@ -36,9 +37,9 @@ struct Handoff {
 
 struct ReceiveResult {
   Outcome outcome = Outcome::failed;
-  kern_return_t kr = KERN_SUCCESS;    // for Outcome::failed
-  std::string reason;                 // for Outcome::malformed and task_gone
-  std::vector<std::string> rejected;  // messages from other senders, discarded
+  kern_return_t kr = KERN_SUCCESS;  // for Outcome::failed
+  std::string reason;               // for Outcome::malformed and task_gone
+  common::Rejections rejected;      // messages from other senders, discarded (the first few kept)
   Handoff handoff;
 };
 

@@ -6,9 +6,11 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <mutex>
 #include <string>
 
+#include "common/fork_generation.hpp"
 #include "macos/mach_port.hpp"
 #include "taskport/error.hpp"
 #include "taskport/task.hpp"
@@ -34,6 +36,9 @@ struct Task::Impl {
   // Error::program() of every error about this task: the program it was
   // spawned from, or "pid <N>" (taskport/error.hpp).
   std::string program;
+  // The process generation that made it (common/usable.hpp): fork() passes
+  // on no Mach rights, so a copy made by fork() names nothing of its own.
+  const std::uint64_t fork_generation = common::fork_generation();
   // EVFILT_PROC/NOTE_EXIT on the pid (exit_watch.hpp); invalid if the
   // process could not be watched.
   UniqueFd exit_kq;

@@ -11,6 +11,7 @@
 #include <mach/mach.h>
 
 #include "common/task_access.hpp"
+#include "common/usable.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
 #include "macos/thread_list.hpp"
@@ -40,7 +41,7 @@ bool query(const Task::Impl& t, task_flavor_t flavor, T& out, mach_msg_type_numb
 }  // namespace
 
 TaskInfo Task::info() const {
-  const Impl& t = *impl_;
+  const Impl& t = common::usable(impl_, Step::read_info);
   TaskInfo info;
 
   mach_task_basic_info_data_t basic{};

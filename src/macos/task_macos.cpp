@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "common/backend.hpp"
+#include "common/usable.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_identity.hpp"
@@ -57,6 +58,12 @@ Error Task::Impl::call_error(kern_return_t kr, Step step, const char* call, cons
 }
 
 Task::Impl::~Impl() {
+  // A copy made by fork(): fork passes on no Mach rights, so the name may
+  // mean something else in this process (common/usable.hpp).
+  if (fork_generation != common::fork_generation()) {
+    port.release();
+    return;
+  }
   // The target is always restored: a task left suspended would stay frozen
   // with nobody left to resume it.
   for (; suspend_count > 0; --suspend_count) ::task_resume(port.get());
@@ -67,11 +74,14 @@ Task::Task(Task&&) noexcept = default;
 Task& Task::operator=(Task&&) noexcept = default;
 Task::~Task() = default;
 
-Task::native_handle_type Task::native_handle() const noexcept { return impl_->port.get(); }
-pid_t Task::pid() const noexcept { return impl_->pid; }
-int Task::exit_fd() const noexcept { return impl_->exit_kq.get(); }
+Task::native_handle_type Task::native_handle() const noexcept {
+  return impl_ ? impl_->port.get() : MACH_PORT_NULL;
+}
+pid_t Task::pid() const noexcept { return impl_ ? impl_->pid : -1; }
+int Task::exit_fd() const noexcept { return impl_ ? impl_->exit_kq.get() : -1; }
 
 bool Task::is_alive() const {
+  common::usable(impl_, Step::poll);
   // The exit watch follows the process across exec (bsd/kern/kern_exec.c
   // proc_transfer_knotes), but the Task names one image: after an exec the
   // pid lives on and the task the port names is dead. So both must hold.
@@ -80,6 +90,7 @@ bool Task::is_alive() const {
 }
 
 void Task::signal(int sig) {
+  common::usable(impl_, Step::send_signal);
   // kill(2) takes a pid; make sure it still names our task first (the pid
   // of an exited, reaped task may have been recycled, and after an exec it
   // names another image).
@@ -91,6 +102,7 @@ void Task::signal(int sig) {
 }
 
 void Task::suspend() {
+  common::usable(impl_, Step::suspend);
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   const kern_return_t kr = ::task_suspend(impl_->port.get());
   if (kr != KERN_SUCCESS) throw kern_error(kr, Step::suspend, impl_->program, "task_suspend");
@@ -98,6 +110,7 @@ void Task::suspend() {
 }
 
 void Task::resume() {
+  common::usable(impl_, Step::resume);
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0) throw Error(EINVAL, Step::resume, impl_->program, "task is not suspended");
   const kern_return_t kr = ::task_resume(impl_->port.get());
@@ -109,6 +122,7 @@ void Task::resume() {
 }
 
 int Task::suspend_count() const {
+  common::usable(impl_, Step::suspend);
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   return impl_->suspend_count;
 }

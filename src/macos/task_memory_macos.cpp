@@ -31,6 +31,7 @@
 #include <string>
 
 #include "common/read_error.hpp"
+#include "common/usable.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
 
@@ -133,6 +134,7 @@ kern_return_t write_protected(const Task::Impl& t, std::uint64_t address, const 
 }  // namespace
 
 std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {
+  common::usable(impl_, Step::read_memory);
   std::size_t complete = 0;
   for (std::size_t i = 0; i < count; ++i) {
     read_request(*impl_, requests[i]);
@@ -142,7 +144,7 @@ std::size_t Task::read_many(ReadRequest* requests, std::size_t count) const {
 }
 
 void Task::write(std::uint64_t address, const void* data, std::size_t size) {
-  const Impl& t = *impl_;
+  const Impl& t = common::usable(impl_, Step::write_memory);
   if (size == 0) return;
   const std::string range = range_text(address, size);
   if (impossible_range(address, size) || size > std::numeric_limits<mach_msg_type_number_t>::max()) {

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "common/pid_program.hpp"
+#include "common/usable.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_identity.hpp"
@@ -155,6 +156,7 @@ Task Task::open(pid_t pid, const OpenOptions& options) {
 }
 
 std::uint64_t Task::start_time() const {
+  common::usable(impl_, Step::read_info);
   std::uint64_t started = 0;
   const int error = read_start_time(impl_->pid, started);
   // Read by pid, so valid only if the Task's own image is still the pid's.

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "common/usable.hpp"
 #include "macos/task_impl.hpp"
 #include "taskport/error.hpp"
 
@@ -105,6 +106,7 @@ ProcArgs parse_procargs(const Task::Impl& task, const std::vector<char>& buf) {
 }  // namespace
 
 std::string Task::executable() const {
+  common::usable(impl_, Step::read_info);
   char path[PROC_PIDPATHINFO_MAXSIZE];
   errno = 0;
   const int n = ::proc_pidpath(impl_->pid, path, sizeof path);
@@ -113,11 +115,18 @@ std::string Task::executable() const {
   return std::string(path, static_cast<size_t>(n));
 }
 
-std::vector<std::string> Task::command_line() const { return parse_procargs(*impl_, procargs(*impl_)).argv; }
+std::vector<std::string> Task::command_line() const {
+  common::usable(impl_, Step::read_info);
+  return parse_procargs(*impl_, procargs(*impl_)).argv;
+}
 
-std::vector<std::string> Task::environment() const { return parse_procargs(*impl_, procargs(*impl_)).env; }
+std::vector<std::string> Task::environment() const {
+  common::usable(impl_, Step::read_info);
+  return parse_procargs(*impl_, procargs(*impl_)).env;
+}
 
 std::string Task::current_dir() const {
+  common::usable(impl_, Step::read_info);
   proc_vnodepathinfo info{};
   errno = 0;
   const int n = ::proc_pidinfo(impl_->pid, PROC_PIDVNODEPATHINFO, 0, &info, sizeof info);

@@ -22,6 +22,7 @@
 
 #include <string>
 
+#include "common/usable.hpp"
 #include "macos/exit_watch.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
@@ -132,13 +133,17 @@ std::vector<Region> all_regions(const Task::Impl& t, std::uint64_t resident_unit
 
 }  // namespace
 
-std::vector<Region> Task::regions() const { return all_regions(*impl_, 0); }
+std::vector<Region> Task::regions() const {
+  return all_regions(common::usable(impl_, Step::read_regions), 0);
+}
 
 std::vector<Region> Task::regions_with_resident_size() const {
+  common::usable(impl_, Step::read_regions);
   return all_regions(*impl_, resident_page_size(*impl_));
 }
 
 std::optional<Region> Task::region_at(std::uint64_t address) const {
+  common::usable(impl_, Step::read_regions);
   Region r;
   if (!next_region(*impl_, address, r, 0) || !r.contains(address)) {
     check_alive(*impl_);

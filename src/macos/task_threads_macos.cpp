@@ -8,6 +8,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "common/usable.hpp"
 #include "macos/mach_error.hpp"
 #include "macos/task_impl.hpp"
 #include "macos/thread_list.hpp"
@@ -74,6 +75,7 @@ std::uint64_t to_u64(T value) {
 }  // namespace
 
 std::vector<ThreadInfo> Task::threads() const {
+  common::usable(impl_, Step::read_threads);
   const backend::ThreadList list(impl_->port.get(), impl_->program, Step::read_threads);
   std::vector<ThreadInfo> threads;
   threads.reserve(list.size());
@@ -104,6 +106,7 @@ std::vector<ThreadInfo> Task::threads() const {
 
 #if defined(__x86_64__) || defined(__aarch64__)
 Registers Task::registers(pid_t tid) const {
+  common::usable(impl_, Step::read_registers);
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
   if (impl_->suspend_count == 0) {
     throw Error(EBUSY, Step::read_registers, impl_->program, "the task must be suspended to read registers");

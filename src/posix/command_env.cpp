@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
+#include <unordered_set>
 
 #include "common/command_access.hpp"
 
@@ -13,20 +15,30 @@ bool env_has_key(const std::string& entry, const std::string& key) {
 }
 
 void env_set(std::vector<std::string>& env, const std::string& key, const std::string* value) {
-  auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return env_has_key(e, key); });
-  if (value == nullptr) {
-    if (it != env.end()) env.erase(it);
-  } else if (it != env.end()) {
-    *it = key + "=" + *value;
-  } else {
-    env.push_back(key + "=" + *value);
+  const auto has_key = [&](const std::string& e) { return env_has_key(e, key); };
+  auto first = std::find_if(env.begin(), env.end(), has_key);
+  if (first == env.end()) {
+    if (value != nullptr) env.push_back(key + "=" + *value);
+    return;
   }
+  // Every copy goes (an environ may hold a key twice); a new value takes the
+  // place of the first.
+  const auto rest = value != nullptr ? std::next(first) : first;
+  if (value != nullptr) *first = key + "=" + *value;
+  env.erase(std::remove_if(rest, env.end(), has_key), env.end());
 }
 
 std::vector<std::string> edited_env(const Command& cmd, char** parent_env) {
   std::vector<std::string> env;
   if (!cmd.get_env_clear() && parent_env != nullptr) {
-    for (char** e = parent_env; *e != nullptr; ++e) env.emplace_back(*e);
+    // Like a map, as Rust std and CPython take it: one entry per key, the
+    // first (the one getenv() finds). An entry without '=' is kept as is.
+    std::unordered_set<std::string_view> seen;
+    for (char** e = parent_env; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      const auto eq = entry.find('=');
+      if (eq == std::string_view::npos || seen.insert(entry.substr(0, eq)).second) env.emplace_back(entry);
+    }
   }
   for (const auto& edit : cmd.get_envs()) env_set(env, edit.key, edit.value ? &*edit.value : nullptr);
   return env;

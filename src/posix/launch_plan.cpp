@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "common/command_access.hpp"
@@ -72,7 +73,7 @@ void add_fds(const Command& cmd, LaunchPlan& plan) {
     }
     add_redirect(plan, m.child_fd, m.parent_fd);
   }
-  int floor = 3;
+  long long floor = 3;  // wider than int: a child_fd of INT_MAX has no successor in int
   for (const auto& r : plan.redirects) {
     // Checked here so that a spawn that cannot work creates no child and the
     // error names the descriptor (posix_spawn would report one errno for the
@@ -81,9 +82,15 @@ void add_fds(const Command& cmd, LaunchPlan& plan) {
       throw Error(EBADF, Step::redirect_fds, cmd.get_program(),
                   "descriptor " + std::to_string(r.source_fd) + " is not open");
     }
-    floor = std::max({floor, r.child_fd + 1, r.source_fd + 1});
+    floor = std::max({floor, r.child_fd + 1LL, r.source_fd + 1LL});
   }
-  plan.scratch_fd_floor = floor;
+  // floor + i stays an int for every scratch slot i. A floor at or above
+  // RLIMIT_NOFILE (numbers near the limit, or INT_MAX) leaves no room above:
+  // the Linux child then parks its copies below (child_exec.cpp); a number
+  // that is not below the limit fails in the child with EBADF, as dup2 would.
+  const auto room =
+      static_cast<long long>(std::numeric_limits<int>::max()) - static_cast<long long>(plan.redirects.size());
+  plan.scratch_fd_floor = static_cast<int>(std::min(floor, room));
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ struct LaunchPlan {
 
   // One per child_fd (the last placement asked for a number wins), each
   // source checked to be open. The child first parks a copy of every source
-  // at or above scratch_fd_floor (above every number involved), then places
+  // at or above scratch_fd_floor (above every number involved, where there
+  // is room: scratch_fd_floor + i is an int for every slot i), then places
   // the copies, so that no placement clobbers another's source (e.g. a swap
   // of fds 3 and 4).
   std::vector<Redirect> redirects;

@@ -15,7 +15,7 @@ endforeach()
 # The public classes (every member, private ones included: they are part of
 # the class, and an inline member may call them) and free functions.
 set(public_classes Child Command Error ExitStatus Rendezvous Stdio Task UniqueFd)
-set(public_functions to_string fork_with_task send_task_to_spawner send_task_to_spawner_signal_safe
+set(public_functions to_string fork_with_task send_task_to_spawner send_task_to_spawner_signal_safe last_error
                      preload_library set_preload_library library_version)
 # What must be exported for the API to work across the library boundary.
 set(required

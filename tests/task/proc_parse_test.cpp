@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <vector>
 
 using namespace taskport::backend;
 using taskport::ThreadState;
@@ -104,6 +105,18 @@ TEST(KeySignedValue, ReadsThePidOfAPidfdsFdinfo) {
   EXPECT_FALSE(key_signed_value(not_a_pidfd, "Pid"));
   EXPECT_FALSE(key_signed_value("Pid:\t-\n", "Pid"));
   EXPECT_FALSE(key_signed_value("Pid:\t99999999999999999999\n", "Pid"));
+}
+
+// "NSpid:" lists the pid in every pid namespace from the reader's down to
+// the process's own: the rendezvous proves a /proc/<n>/mem path by it.
+TEST(KeyValues, ReadsEveryPidOfTheNsPidLine) {
+  const char* nested = "pos:\t0\nflags:\t02000002\nPid:\t20215\nNSpid:\t20215\t1\n";
+  EXPECT_EQ(key_values(nested, "NSpid"), (std::vector<std::uint64_t>{20215, 1}));
+  EXPECT_EQ(key_values("NSpid:\t7\n", "NSpid"), std::vector<std::uint64_t>{7});
+  EXPECT_TRUE(key_values("NSpid:\t-1\n", "NSpid").empty());  // reaped
+  EXPECT_TRUE(key_values("NSpid:\t7\tx\n", "NSpid").empty());
+  EXPECT_TRUE(key_values("NSpid:\n", "NSpid").empty());
+  EXPECT_TRUE(key_values("Pid:\t7\n", "NSpid").empty());
 }
 
 TEST(KeyValue, ReadsTheTracerPidOfAStatusFile) {
