@@ -5,7 +5,9 @@
 //                        The physical limit of spawning on Linux.
 //   floor_pidfd_signals  the floor plus exactly what taskport guarantees and
 //                        nothing of taskport's code: a pidfd from the clone
-//                        itself, every signal blocked in the parent around the
+//                        itself and a second one (F_DUPFD_CLOEXEC) for the
+//                        Task, which outlives the Child on its own handle
+//                        (task.hpp), every signal blocked in the parent around the
 //                        clone (restored after), the handlers reset by the
 //                        kernel (clone3's CLONE_CLEAR_SIGHAND), the child
 //                        restoring the parent's mask before execve. It uses
@@ -15,6 +17,7 @@
 // The parent resumes once the child has exec'd (or died); a failed execve
 // leaves its errno in shared memory (CLONE_VM), so the caller knows exec
 // succeeded at no extra cost.
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -75,7 +78,7 @@ int main(int argc, char** argv) {
   char* stack_top = static_cast<char*>(stack) + kStack;
 
   pid_t pid = -1;
-  int pidfd = -1;
+  int pidfd = -1, task_pidfd = -1;
   Method floor{"floor",
                [&] {
                  child.exec_errno = 0;
@@ -100,7 +103,12 @@ int main(int argc, char** argv) {
                      reap_pidfd(pidfd);  // the child exited 127
                      throw_errno(child.exec_errno, "execve");
                    }
+                   task_pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+                   if (task_pidfd < 0) throw_errno(errno, "F_DUPFD_CLOEXEC");
                  },
-                 [&] { reap_pidfd(pidfd); }};
+                 [&] {
+                   close(task_pidfd);
+                   reap_pidfd(pidfd);
+                 }};
   return run_spawn_benchmarks(argc, argv, {floor, guarded});
 }

@@ -135,14 +135,16 @@ void switch_to_mem_fd(const Task::Impl& t, int error, const std::string& what) {
   t.use_mem_fd.store(true, std::memory_order_release);
 }
 
-// Clears the results of every request; a range no mapping can hold fails
-// with EFAULT at once.
+// Clears the results of request `r`; a range no mapping can hold fails with
+// EFAULT at once. Returns true if it did.
+bool reset_request(ReadRequest& r) {
+  r.bytes_read = 0;
+  r.error = (r.size != 0 && impossible_range(r.address, r.size)) ? EFAULT : 0;
+  return r.error != 0;
+}
+
 void reset_requests(ReadRequest* requests, size_t count) {
-  for (size_t i = 0; i < count; ++i) {
-    ReadRequest& r = requests[i];
-    r.bytes_read = 0;
-    r.error = (r.size != 0 && impossible_range(r.address, r.size)) ? EFAULT : 0;
-  }
+  for (size_t i = 0; i < count; ++i) reset_request(requests[i]);
 }
 
 // A request that still needs a system call: bytes left, no error yet.
@@ -336,12 +338,16 @@ thread_local FastPlan t_fast_plan;
 
 bool within_one_page(const Keyed& k) { return k.page() == (k.address + k.size - 1) / kPage; }
 
-// Groups the pending requests that lie within one page; every other request
-// is a piece of its own (one wider than a page sorts by its first page).
-void plan_fast_path(const ReadRequest* requests, size_t count, FastPlan& f) {
+// Resets every request (reset_request: in the same pass, one walk over the
+// caller's requests fewer) and groups the pending ones that lie within one
+// page; every other request is a piece of its own (one wider than a page
+// sorts by its first page). Returns how many failed at once.
+size_t plan_fast_path(ReadRequest* requests, size_t count, FastPlan& f) {
   f.keyed.reserve(count);
+  size_t failed = 0;
   for (size_t i = 0; i < count; ++i) {
-    const ReadRequest& r = requests[i];
+    ReadRequest& r = requests[i];
+    failed += reset_request(r) ? 1 : 0;
     if (pending(r)) f.keyed.push_back({r.address, static_cast<unsigned char*>(r.buffer), r.size, i});
   }
   sort_by_page(f.keyed, f.other);
@@ -368,13 +374,14 @@ void plan_fast_path(const ReadRequest* requests, size_t count, FastPlan& f) {
     i = last;
   }
   f.first_keyed.push_back(f.keyed.size());
-  if (scratch_size == 0) return;
+  if (scratch_size == 0) return failed;
   unsigned char* at = f.scratch_of(scratch_size);
   for (Span& span : f.spans) {
     span.scratch = at;
     f.local[span.iovec].iov_base = at;
     at += f.local[span.iovec].iov_len;
   }
+  return failed;
 }
 
 // Copies the values of the spans among iovecs [0, end), which were read
@@ -403,12 +410,14 @@ void complete(ReadRequest* requests, const FastPlan& f, size_t first, size_t las
   }
 }
 
-// The fast path over every pending request. Returns true if it completed
-// them all. A call that comes back short or fails leaves its requests
-// pending for read_pending and the next call goes on — unless the task is
-// gone (then the careful path reports it).
-bool read_fast_planned(const Task::Impl& t, ReadRequest* requests, size_t count, FastPlan& f) {
-  plan_fast_path(requests, count, f);
+// The fast path over every request (which it resets). Returns true if it
+// completed every pending one, with *failed set to the number that failed
+// at once (EFAULT). A call that comes back short or fails leaves its
+// requests pending for read_pending and the next call goes on — unless the
+// task is gone (then the careful path reports it).
+bool read_fast_planned(const Task::Impl& t, ReadRequest* requests, size_t count, FastPlan& f,
+                       size_t* failed) {
+  *failed = plan_fast_path(requests, count, f);
   size_t next_span = 0;
   std::vector<std::pair<size_t, size_t>> completed;  // iovec ranges, once a call has failed
   bool all = true;
@@ -448,12 +457,12 @@ bool read_fast_planned(const Task::Impl& t, ReadRequest* requests, size_t count,
   return false;
 }
 
-bool read_fast(const Task::Impl& t, ReadRequest* requests, size_t count) {
+bool read_fast(const Task::Impl& t, ReadRequest* requests, size_t count, size_t* failed) {
   FastPlan& f = t_fast_plan;
   f.start();
   bool done = false;
   try {
-    done = read_fast_planned(t, requests, count, f);
+    done = read_fast_planned(t, requests, count, f, failed);
   } catch (...) {
     f.finish();
     throw;
@@ -462,11 +471,16 @@ bool read_fast(const Task::Impl& t, ReadRequest* requests, size_t count) {
   return done;
 }
 
-// The whole of read_many.
+// The whole of read_many. When the fast path completes every pending
+// request, the complete ones are all but those that failed at once.
 size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
-  reset_requests(requests, count);
-  if (t.use_mem_fd.load(std::memory_order_acquire) || !read_fast(t, requests, count))
-    read_pending(t, requests, count);
+  if (t.use_mem_fd.load(std::memory_order_acquire)) {
+    reset_requests(requests, count);
+  } else {
+    size_t failed = 0;
+    if (read_fast(t, requests, count, &failed)) return count - failed;
+  }
+  read_pending(t, requests, count);
   return count_complete(requests, count);
 }
 
