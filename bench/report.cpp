@@ -368,13 +368,16 @@ int main(int argc, char** argv) {
       std::string name = kMethods[k];
       for (auto& c : name)
         if (c == '_') c = ' ';
-      // Fixed colours (gnuplot's default palette repeats after 8): the
-      // taskport family in blues and drawn thicker, the floor in black.
-      static const char* const kColors[] = {"#000000", "#08519c", "#3182bd", "#6baed6", "#31a354",
+      // Fixed colours (gnuplot's default palette repeats after 8), one per
+      // method of kMethods in order (they repeat if methods are added): the
+      // floors in black and grey, the taskport family in blues and drawn
+      // thicker.
+      static const char* const kColors[] = {"#000000", "#737373", "#08519c", "#3182bd", "#6baed6", "#31a354",
                                             "#de2d26", "#fd8d3c", "#8c510a", "#756bb1", "#c51b8a"};
+      const char* colour = kColors[k % (sizeof kColors / sizeof kColors[0])];
       const bool ours = kMethods[k].rfind("taskport", 0) == 0;
       plotted.push_back(block + " using 1:2:3:4 with yerrorlines lw " + (ours ? "3" : "1.5") + " pt " +
-                        std::to_string(k + 1) + " lc rgb '" + kColors[k] + "' title '" + name + "'");
+                        std::to_string(k + 1) + " lc rgb '" + colour + "' title '" + name + "'");
     }
     gp << "plot ";
     for (std::size_t k = 0; k < plotted.size(); ++k) gp << (k ? ", \\\n     " : "") << plotted[k];
