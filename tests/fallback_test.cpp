@@ -253,6 +253,44 @@ TEST_F(Fallback, ExecErrorsFromSpawnWithTaskCarryErrnoAndStep) {
   }
 }
 
+// Without clone3 the kernel does not reset the handlers (CLONE_CLEAR_SIGHAND):
+// the child does, before anything else runs there. Observed from a hook, the
+// first user code in the child: a caught signal is back at SIG_DFL, an
+// ignored one stays ignored, and the parent's own dispositions are untouched.
+extern "C" void fallback_handler(int) {}
+
+TEST_F(Fallback, TheChildResetsCaughtSignalsAndKeepsIgnoredOnes) {
+  struct sigaction caught {
+  }, ignored{}, old_usr1{}, old_usr2{};
+  caught.sa_handler = fallback_handler;
+  ignored.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGUSR1, &caught, &old_usr1), 0);
+  ASSERT_EQ(::sigaction(SIGUSR2, &ignored, &old_usr2), 0);
+  Pipe p = make_pipe();
+  const int wfd = p.write.get();
+  Command cmd = probe();
+  cmd.pre_exec([wfd] {
+    void* handlers[2] = {};
+    if (!hook_handler_of(SIGUSR1, handlers[0]) || !hook_handler_of(SIGUSR2, handlers[1])) return 1;
+    return ::write(wfd, handlers, sizeof handlers) == sizeof handlers ? 0 : 1;
+  });
+  auto [child, task] = cmd.spawn_with_task();
+  child.kill_on_drop(true);
+  p.write.reset();
+  const bool exited_ok = wait_exit(child).success();
+  struct sigaction now1 {
+  }, now2{};
+  ::sigaction(SIGUSR1, &old_usr1, &now1);
+  ::sigaction(SIGUSR2, &old_usr2, &now2);
+  EXPECT_TRUE(exited_ok);
+  EXPECT_EQ(now1.sa_handler, &fallback_handler) << "the parent's handler must stay";
+  EXPECT_EQ(now2.sa_handler, SIG_IGN);
+  void* handlers[2] = {};
+  ASSERT_EQ(::read(p.read.get(), handlers, sizeof handlers), static_cast<ssize_t>(sizeof handlers));
+  EXPECT_EQ(handlers[0], reinterpret_cast<void*>(SIG_DFL)) << "SIGUSR1 handler must be reset before the hook";
+  EXPECT_EQ(handlers[1], reinterpret_cast<void*>(SIG_IGN)) << "SIGUSR2 stays ignored";
+}
+
 TEST_F(Fallback, StartSuspendedStillWorks) {
   TempDir dir;
   Command cmd = probe({"--touch", dir / "started"});

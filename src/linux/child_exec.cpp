@@ -296,10 +296,12 @@ int exec_one(ExecPlan* plan, const char* path) noexcept {
 
 extern "C" int taskport_child_entry(void* arg) noexcept {
   auto* c = static_cast<ChildContext*>(arg);
+  TASKPORT_CHILD_STAMP(c->report, child_entry);
   const ExecPlan& plan = *c->plan;
 
   if (c->pidfd_socket >= 0) send_own_pidfd(c);
-  reset_signal_handlers(c);
+  if (!c->handlers_reset_by_kernel) reset_signal_handlers(c);
+  TASKPORT_CHILD_STAMP(c->report, child_signals);
   if (plan.setsid) {
     c->report->step = Step::setsid;
     if (sys(SYS_setsid) < 0) fail(c, Step::setsid, errno);
@@ -337,6 +339,7 @@ extern "C" int taskport_child_entry(void* arg) noexcept {
                  backend::kKernelSigsetSize) < 0) {
     fail(c, Step::signal_mask, errno);
   }
+  TASKPORT_CHILD_STAMP(c->report, child_exec);
   exec_program(c);
 }
 

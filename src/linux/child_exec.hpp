@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "linux/exec_plan.hpp"
+#include "linux/spawn_timing.hpp"
 #include "taskport/error.hpp"
 
 namespace taskport::backend {
@@ -27,13 +28,19 @@ struct ChildReport {
   Step step = Step::signal_reset;  // the step the child is in (or failed in)
   int error = 0;                   // errno of the failed step
   bool failed = false;             // the child reported a failure and _exit'ed
+#if defined(TASKPORT_SPAWN_TIMING)
+  std::uint64_t stamps[timing::kPoints] = {};  // the child's points (spawn_timing.hpp)
+#endif
 };
 
 struct ChildContext {
   ExecPlan* plan = nullptr;
   ChildReport* report = nullptr;
-  std::uint64_t parent_mask = 0;        // the spawning thread's mask before clone
-  int pidfd_socket = -1;                // CLONE_PIDFD fallback: send our pidfd here
+  std::uint64_t parent_mask = 0;  // the spawning thread's mask before clone
+  int pidfd_socket = -1;          // CLONE_PIDFD fallback: send our pidfd here
+  // clone3 with CLONE_CLEAR_SIGHAND made the child: the kernel has reset its
+  // handlers already (clone3.hpp), the child skips reset_signal_handlers.
+  bool handlers_reset_by_kernel = false;
   std::vector<int>* scratch = nullptr;  // one slot per redirect, sized by the parent
 };
 

@@ -28,10 +28,12 @@
 #include "common/fork_generation.hpp"
 #include "common/validate_command.hpp"
 #include "linux/child_exec.hpp"
+#include "linux/clone3.hpp"
 #include "linux/exec_plan.hpp"
 #include "linux/preload_spawn.hpp"
 #include "linux/proc_access.hpp"
 #include "linux/reaper.hpp"
+#include "linux/spawn_timing.hpp"
 #include "linux/sys.hpp"
 #include "linux/task_impl.hpp"
 #include "linux/tracer.hpp"
@@ -68,9 +70,9 @@ class ChildStack {
     if (base_ != nullptr) ::munmap(base_, kStackSize + page_);
   }
 
-  // Top of the stack (stacks grow down on every architecture we support), or
-  // nullptr with errno set.
-  void* top() {
+  // The lowest address of the kStackSize bytes above the guard page (clone3
+  // takes that and the size), or nullptr with errno set.
+  char* bottom() {
     if (base_ == nullptr) {
       page_ = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
       void* p = ::mmap(nullptr, kStackSize + page_, PROT_READ | PROT_WRITE,
@@ -79,7 +81,7 @@ class ChildStack {
       ::mprotect(p, page_, PROT_NONE);
       base_ = p;
     }
-    return static_cast<char*>(base_) + page_ + kStackSize;
+    return static_cast<char*>(base_) + page_;
   }
 
  private:
@@ -92,6 +94,10 @@ thread_local ChildStack t_stack;
 }  // namespace
 }  // namespace taskport
 
+#if defined(TASKPORT_SPAWN_TIMING)
+std::uint64_t taskport_spawn_stamps[taskport::backend::timing::kPoints];
+#endif
+
 // glibc's clone() under its internal name: ThreadSanitizer intercepts clone()
 // and treats it like fork, which breaks on CLONE_VM|CLONE_VFORK; __clone is
 // the same function and is not intercepted.
@@ -99,6 +105,10 @@ extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg, ...)
 
 namespace taskport {
 namespace {
+
+// Set once clone3 has been refused (clone3_refused: an old kernel, a seccomp
+// filter): later spawns go straight to clone.
+std::atomic<bool> g_clone3_refused{false};
 
 // Set once clone(CLONE_PIDFD) has been refused (ENOSYS, EINVAL, or EPERM from
 // a seccomp filter) and the fallback worked: later spawns go straight to it.
@@ -151,18 +161,42 @@ UniqueFd receive_pidfd(int socket) {
   return UniqueFd(fd);
 }
 
+// The first choice: clone3, which also resets the child's handlers
+// (clone3.hpp). Returns false if clone3 is refused (then nothing was created
+// and clone is the way); throws any other failure.
+bool clone3_child(ChildContext& ctx, char* stack, Cloned& out, const std::string& program) {
+  if (g_clone3_refused.load(std::memory_order_relaxed)) return false;
+  int pidfd = -1;
+  ctx.handlers_reset_by_kernel = true;
+  TASKPORT_STAMP(cloning);
+  out.pid = backend::clone3_vfork(backend::taskport_child_entry, &ctx, stack, kStackSize, &pidfd);
+  TASKPORT_STAMP(cloned);
+  if (out.pid > 0) {
+    out.pidfd.reset(pidfd);
+    return true;
+  }
+  if (!backend::clone3_refused(errno)) throw Error(errno, Step::clone, program);
+  g_clone3_refused.store(true, std::memory_order_relaxed);
+  ctx.handlers_reset_by_kernel = false;
+  return false;
+}
+
 Cloned clone_child(ChildContext& ctx, const std::string& program) {
-  void* stack = t_stack.top();
-  if (stack == nullptr) throw Error(errno, Step::allocate_stack, program);
+  char* const bottom = t_stack.bottom();
+  if (bottom == nullptr) throw Error(errno, Step::allocate_stack, program);
+  void* const stack = bottom + kStackSize;  // clone takes the top
 
   constexpr int kFlags = CLONE_VM | CLONE_VFORK | SIGCHLD;
   Cloned out;
   AllSignalsBlocked blocked;
   ctx.parent_mask = blocked.saved;
 
+  if (clone3_child(ctx, bottom, out, program)) return out;
   if (!g_clone_pidfd_refused.load(std::memory_order_relaxed)) {
     int pidfd = -1;
+    TASKPORT_STAMP(cloning);
     out.pid = ::__clone(backend::taskport_child_entry, stack, kFlags | CLONE_PIDFD, &ctx, &pidfd);
+    TASKPORT_STAMP(cloned);
     if (out.pid > 0) {
       out.pidfd.reset(pidfd);
       return out;
@@ -254,6 +288,10 @@ std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::ui
 // child and throws what it reported.
 Cloned launch(ChildContext& ctx, ChildReport& report, const std::string& program) {
   Cloned c = clone_child(ctx, program);
+#if defined(TASKPORT_SPAWN_TIMING)
+  for (auto p : {backend::timing::child_entry, backend::timing::child_signals, backend::timing::child_exec})
+    taskport_spawn_stamps[p] = report.stamps[p];
+#endif
   if (!c.pidfd && !report.failed) {
     // Fallback path, and the child got past sending its pidfd without the
     // message arriving: only a broken socket could do that.
@@ -309,6 +347,7 @@ Spawned start(ChildContext& ctx, ChildReport& report, ExecPlan& plan, bool want_
             UniqueFd(), nullptr};
   common::ChildGuard guard(s.child);
   if (want_task) s.task_pidfd = duplicate_pidfd(s.child.pidfd(), program);
+  TASKPORT_STAMP(child_made);
   if (plan.traceme) s.suspension = await_exec_stop(s.child, mask, program);
   guard.dismiss();
   return s;
@@ -318,6 +357,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   const std::string& program = cmd.get_program();
   common::validate_command(cmd, want_task);
   backend::retry_background_reaps();  // the reaper's fallback (reaper.hpp)
+  TASKPORT_STAMP(validated);
 
   ExecPlan plan;
   backend::build_exec_plan(cmd, plan);
@@ -327,6 +367,7 @@ Spawned spawn_linux(const Command& cmd, bool want_task) {
   ctx.plan = &plan;
   ctx.report = &report;
   ctx.scratch = &scratch;
+  TASKPORT_STAMP(planned);
 
   if (!plan.traceme) return start(ctx, report, plan, want_task, 0, program);
   // Start suspended: the child arms PTRACE_TRACEME and keeps every signal
@@ -348,6 +389,7 @@ Child Command::spawn() const { return std::move(spawn_linux(*this, false).child)
 std::pair<Child, Task> Command::spawn_with_task() const {
   if (detail::CommandAccess::task_via_preload(*this))
     return backend::rendezvous::spawn_with_task_via_preload(*this);
+  TASKPORT_STAMP(entry);
   Spawned s = spawn_linux(*this, true);
   auto impl = std::make_unique<Task::Impl>(std::move(s.task_pidfd), s.child.pid(), get_program());
   if (s.suspension) {
@@ -355,6 +397,7 @@ std::pair<Child, Task> Command::spawn_with_task() const {
     impl->suspension = std::move(s.suspension);
     impl->suspension_generation = common::fork_generation();
   }
+  TASKPORT_STAMP(done);
   return {std::move(s.child), Task(std::move(impl))};
 }
 

@@ -68,19 +68,22 @@ std::vector<std::string> path_candidates(const std::string& path, const std::str
   return candidates;
 }
 
-void build_argv(const Command& cmd, std::vector<std::string>& storage, std::vector<char*>& argv,
-                std::vector<char*>& sh_argv) {
-  storage.reserve(cmd.get_args().size() + 1);
-  storage.push_back(detail::CommandAccess::arg0(cmd) ? *detail::CommandAccess::arg0(cmd) : cmd.get_program());
-  for (const auto& a : cmd.get_args()) storage.push_back(a);
-  for (auto& a : storage) argv.push_back(a.data());
+void build_argv(const Command& cmd, std::vector<char*>& argv, std::vector<char*>& sh_argv) {
+  // execve's argv is char* const[] but the kernel only reads the strings.
+  const auto text = [](const std::string& s) { return const_cast<char*>(s.c_str()); };
+  const auto& args = cmd.get_args();
+  const auto& arg0 = detail::CommandAccess::arg0(cmd);
+  argv.reserve(args.size() + 2);
+  argv.push_back(text(arg0 ? *arg0 : cmd.get_program()));
+  for (const auto& a : args) argv.push_back(text(a));
   argv.push_back(nullptr);
 
   // ENOEXEC: execvp runs the file with the shell; the child fills slot 1.
   static char sh[] = "/bin/sh";
+  sh_argv.reserve(args.size() + 3);
   sh_argv.push_back(sh);
   sh_argv.push_back(nullptr);
-  for (size_t i = 1; i < storage.size(); ++i) sh_argv.push_back(storage[i].data());
+  for (const auto& a : args) sh_argv.push_back(text(a));
   sh_argv.push_back(nullptr);
 }
 

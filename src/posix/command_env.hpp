@@ -50,11 +50,11 @@ constexpr bool path_search_goes_on(int error) noexcept {
          error == EACCES;
 }
 
-// argv (the Command's arg0 or program, then its args) into `storage`, with
-// NULL-terminated pointers to it in `argv`, and the ENOEXEC fallback
+// argv (the Command's arg0 or program, then its args) as NULL-terminated
+// pointers into the Command's own strings (no copies: the Command outlives
+// the plan, which lives for one spawn call), and the ENOEXEC fallback
 // "/bin/sh", <script>, argv[1..], NULL in `sh_argv` (slot 1 left null for
 // the caller to fill in with the script).
-void build_argv(const Command& cmd, std::vector<std::string>& storage, std::vector<char*>& argv,
-                std::vector<char*>& sh_argv);
+void build_argv(const Command& cmd, std::vector<char*>& argv, std::vector<char*>& sh_argv);
 
 }  // namespace taskport::posix

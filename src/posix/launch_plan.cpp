@@ -97,7 +97,7 @@ void add_fds(const Command& cmd, LaunchPlan& plan) {
 
 void build_launch_plan(const Command& cmd, char** parent_env,
                        const std::vector<std::pair<std::string, std::string>>& extra_env, LaunchPlan& plan) {
-  build_argv(cmd, plan.argv_storage, plan.argv, plan.sh_argv);
+  build_argv(cmd, plan.argv, plan.sh_argv);
   add_env(cmd, parent_env, extra_env, plan);
   add_fds(cmd, plan);
 }

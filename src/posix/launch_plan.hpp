@@ -30,7 +30,8 @@ struct Redirect {
 };
 
 struct LaunchPlan {
-  std::vector<std::string> argv_storage;
+  // argv points into the Command's strings: a plan never outlives the
+  // spawn call of the Command it was built from.
   std::vector<char*> argv;     // NULL-terminated
   std::vector<char*> sh_argv;  // "/bin/sh", <script>, argv[1..], NULL — for ENOEXEC
 
