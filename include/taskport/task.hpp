@@ -237,6 +237,22 @@ class TASKPORT_API Task {
   // meaningless. Costs one PTRACE_GETREGSET, done on taskport's tracer
   // thread. Throws Error(EBUSY, Step::read_registers) if not suspended.
   Registers registers(pid_t tid) const;
+  // The registers of every thread of the suspended task, ordered by tid:
+  // what a sampling profiler takes at each sample. Linux: one hop to the
+  // tracer thread for all of them (one PTRACE_GETREGSET per thread there),
+  // where a registers() call per thread costs a hop each — most of a
+  // sample's time with many threads. macOS: task_threads, then
+  // thread_get_state per thread.
+  // The threads are the ones the suspension holds, which are the ones
+  // /proc/<pid>/task (task_threads) lists: a suspended task runs no code, so
+  // no thread is born. A thread that has ended — killed (SIGKILL still
+  // kills a suspended task), or a main thread that called pthread_exit
+  // before the suspend and stays listed as a zombie until the process ends
+  // — has no registers left and is skipped, not reported: the result is
+  // the threads that have registers. The same precondition as registers():
+  // Error(EBUSY, Step::read_registers) if not suspended; ESRCH if no thread
+  // is left (the task has exited).
+  std::vector<ThreadRegisters> registers_all() const;
 #endif
 
   // ---- Usage -------------------------------------------------------------------
@@ -329,6 +345,7 @@ class TASKPORT_API Task {
   std::optional<std::vector<ThreadInfo>> threads(std::error_code& ec) const noexcept;
 #if defined(__x86_64__) || defined(__aarch64__)
   std::optional<Registers> registers(pid_t tid, std::error_code& ec) const noexcept;
+  std::optional<std::vector<ThreadRegisters>> registers_all(std::error_code& ec) const noexcept;
 #endif
   std::optional<TaskInfo> info(std::error_code& ec) const noexcept;
   std::optional<std::string> executable(std::error_code& ec) const noexcept;

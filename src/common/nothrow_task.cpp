@@ -86,6 +86,10 @@ std::optional<std::vector<ThreadInfo>> Task::threads(std::error_code& ec) const 
 std::optional<Registers> Task::registers(pid_t tid, std::error_code& ec) const noexcept {
   return guarded(ec, Step::read_registers, name(*this), [&] { return registers(tid); });
 }
+
+std::optional<std::vector<ThreadRegisters>> Task::registers_all(std::error_code& ec) const noexcept {
+  return guarded(ec, Step::read_registers, name(*this), [&] { return registers_all(); });
+}
 #endif
 
 std::optional<TaskInfo> Task::info(std::error_code& ec) const noexcept {

@@ -110,6 +110,20 @@ Registers Task::registers(pid_t tid) const {
                          Step::read_registers, t.program);
   return regs;
 }
+
+std::vector<ThreadRegisters> Task::registers_all() const {
+  Impl& t = common::present(impl_, Step::read_registers);
+  std::lock_guard<std::mutex> lock(t.suspend_mutex);
+  forget_inherited_suspension(t);
+  if (t.suspend_count == 0 || !t.suspension) {
+    throw Error(EBUSY, Step::read_registers, t.program, "the task must be suspended to read registers");
+  }
+  std::vector<ThreadRegisters> all;
+  // One hop for every thread: the point of this call (tracer.hpp).
+  backend::run_on_tracer([&] { all = backend::get_all_registers(*t.suspension, t.program); },
+                         Step::read_registers, t.program);
+  return all;
+}
 #endif
 
 }  // namespace taskport

@@ -564,20 +564,49 @@ static_assert(sizeof(Registers) == 27 * 8, "x86_64 user_regs_struct is 27 regist
 static_assert(sizeof(Registers) == 34 * 8, "arm64 user_pt_regs is x0-x30, sp, pc, pstate");
 #endif
 
+namespace {
+
+// PTRACE_GETREGSET(NT_PRSTATUS) of `tid`: 0, or the errno (EIO for a size
+// that is not the layout of Registers).
+int read_regset(pid_t tid, Registers& regs) noexcept {
+  iovec iov{&regs, sizeof regs};
+  if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) return errno;
+  return iov.iov_len == sizeof regs ? 0 : EIO;
+}
+
+Error regset_error(int error, pid_t tid, const std::string& program) {
+  if (error == EIO) return Error(EIO, Step::read_registers, program, "unexpected NT_PRSTATUS size");
+  return Error(error, Step::read_registers, program, "PTRACE_GETREGSET thread " + std::to_string(tid));
+}
+
+}  // namespace
+
 Registers get_registers(const Suspension& s, pid_t tid, const std::string& program) {
   if (s.threads.count(tid) == 0) {
     throw Error(ESRCH, Step::read_registers, program,
                 "thread " + std::to_string(tid) + " is not a stopped thread of this task");
   }
   Registers regs{};
-  iovec iov{&regs, sizeof regs};
-  if (ptrace_raw(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<long>(&iov)) != 0) {
-    throw Error(errno, Step::read_registers, program, "PTRACE_GETREGSET thread " + std::to_string(tid));
-  }
-  if (iov.iov_len != sizeof regs) {
-    throw Error(EIO, Step::read_registers, program, "unexpected NT_PRSTATUS size");
-  }
+  if (const int error = read_regset(tid, regs); error != 0) throw regset_error(error, tid, program);
   return regs;
+}
+
+std::vector<ThreadRegisters> get_all_registers(const Suspension& s, const std::string& program) {
+  std::vector<ThreadRegisters> out;
+  out.reserve(s.threads.size());
+  for (const auto& entry : s.threads) {  // a std::map: by tid
+    ThreadRegisters t;
+    t.tid = entry.first;
+    const int error = read_regset(t.tid, t.registers);
+    // ESRCH: not in a ptrace stop (kernel/ptrace.c ptrace_check_attach). A
+    // thread of a Suspension is stopped unless it has exited since (killed)
+    // or was a zombie already: it has no registers left.
+    if (error == ESRCH) continue;
+    if (error != 0) throw regset_error(error, t.tid, program);
+    out.push_back(t);
+  }
+  if (out.empty()) throw Error(ESRCH, Step::read_registers, program, "the task has exited");
+  return out;
 }
 #endif
 

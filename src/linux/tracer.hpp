@@ -32,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "linux/suspension.hpp"
 #include "linux/task_impl.hpp"
@@ -63,6 +64,10 @@ void resume_all(std::unique_ptr<Suspension> s) noexcept;
 #if defined(__x86_64__) || defined(__aarch64__)
 // On the tracer thread: PTRACE_GETREGSET(NT_PRSTATUS) of a stopped thread.
 Registers get_registers(const Suspension& s, pid_t tid, const std::string& program);
+// On the tracer thread: the registers of every thread of `s`, by tid; a
+// thread that has exited (PTRACE_GETREGSET: ESRCH) is skipped. Error(ESRCH)
+// if none is left.
+std::vector<ThreadRegisters> get_all_registers(const Suspension& s, const std::string& program);
 #endif
 
 // On the tracer thread: true if `tid`, a tracee of this thread, is in a
