@@ -120,6 +120,23 @@ bool Task::resume(std::error_code& ec) noexcept {
   return guarded(ec, Step::resume, name(*this), [&] { resume(); });
 }
 
+bool Task::hold_at_exit(std::error_code& ec) noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { hold_at_exit(); });
+}
+
+std::optional<bool> Task::is_held_at_exit(std::error_code& ec) const noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { return is_held_at_exit(); });
+}
+
+std::optional<bool> Task::wait_until_held_at_exit(std::chrono::milliseconds timeout,
+                                                  std::error_code& ec) const noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { return wait_until_held_at_exit(timeout); });
+}
+
+bool Task::release_exit_hold(std::error_code& ec) noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { release_exit_hold(); });
+}
+
 #if defined(__APPLE__)
 std::optional<macos::ExtmodInfo> macos::extmod_info(const Task& task, std::error_code& ec) noexcept {
   return guarded(ec, Step::read_info, name(task), [&] { return extmod_info(task); });
