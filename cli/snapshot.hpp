@@ -5,6 +5,8 @@
 // read, so that those two belong to the same instant.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -23,13 +25,14 @@ struct MemorySample {
 
 // A part of the snapshot that could not be taken, and why.
 struct SectionError {
-  std::string section;  // "suspend", "info", "threads", "regions", "registers", "memory", "resume"
+  std::string section;  // "suspend", "info", "command_line", "threads", "regions", "registers", "memory",
+                        // "resume"
   std::string step;     // taskport::to_string(Step)
   int errno_value = 0;
   std::string message;  // Error::what()
 };
 
-enum class Trigger { start, at, every };
+enum class Trigger { start, at, every, exit };
 const char* to_string(Trigger t) noexcept;
 
 struct Snapshot {
@@ -40,18 +43,25 @@ struct Snapshot {
   // itself, or still from the start with --suspended).
   bool suspended = false;
   std::optional<taskport::TaskInfo> info;
+  // argv as the process holds it now (it may rewrite it); empty if that part failed.
+  std::vector<std::string> command_line;
   std::vector<taskport::ThreadInfo> threads;
   std::vector<taskport::Region> regions;  // with resident_bytes where the platform gives them
 #if defined(__x86_64__) || defined(__aarch64__)
-  std::optional<taskport::Registers> registers;  // main thread, when suspended from the start
+  // When suspended from the start: the main thread's; at exit: the thread
+  // held there (the lowest tid left).
+  std::optional<taskport::Registers> registers;
+  pid_t registers_tid = 0;
 #endif
-  std::optional<MemorySample> memory;  // the first bytes of the program's file, at the start
+  // The first bytes of the program's file: at the start (suspended) and at exit.
+  std::optional<MemorySample> memory;
   std::vector<SectionError> errors;
 };
 
 // Takes a snapshot. Suspends the task for usage and regions unless it is
-// suspended already (then registers and a memory sample are taken too);
-// never throws for a part that fails: the failure is recorded in `errors`.
+// suspended already (then registers and a memory sample are taken too, as
+// they are at exit: Trigger::exit, the task held at its exit); never throws
+// for a part that fails: the failure is recorded in `errors`.
 Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger);
 
 // Sums over a snapshot's regions.

@@ -40,6 +40,7 @@ std::string title(const RunOptions& o, const Snapshot& s, std::chrono::steady_cl
       break;
     case Trigger::at: why = "--at"; break;
     case Trigger::every: why = "every " + duration_words(*o.every); break;
+    case Trigger::exit: why = "at exit, held there"; break;
   }
   return line("snapshot %d at +%s (%s)%s\n", s.index, seconds(s.taken - start).c_str(), why.c_str(),
               s.suspended ? ":" : ", not suspended:");
@@ -125,13 +126,24 @@ std::string changes(const Snapshot& before, const Snapshot& now) {
   return out + "\n";
 }
 
+// The command line as the process holds it, when it is not what was given
+// (a program may rewrite its argv).
+std::string command(const RunOptions& o, const Snapshot& s) {
+  if (s.command_line.empty() || s.command_line == o.argv) return std::string();
+  std::string out = "  command    ";
+  for (const auto& a : s.command_line) out += " " + printable(a);
+  return out + "\n";
+}
+
 std::string start_details(const Snapshot& s) {
   std::string out;
 #if defined(__x86_64__) || defined(__aarch64__)
   if (s.registers) {
-    out +=
-        line("  registers   pc %s  sp %s  fp %s (main thread)\n", hex(s.registers->program_counter()).c_str(),
-             hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str());
+    const std::string whose = s.trigger == Trigger::exit ? line("thread %d, at its exit", s.registers_tid)
+                                                         : std::string("main thread");
+    out += line("  registers   pc %s  sp %s  fp %s (%s)\n", hex(s.registers->program_counter()).c_str(),
+                hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str(),
+                whose.c_str());
   }
 #endif
   if (s.memory) {
@@ -153,7 +165,7 @@ class TextReporter : public Reporter {
   }
 
   void snapshot(const Snapshot& now, const Snapshot* previous) override {
-    std::string block = title(options_, now, start_) + start_details(now);
+    std::string block = title(options_, now, start_) + command(options_, now) + start_details(now);
     if (now.info) block += usage(*now.info);
     if (!now.threads.empty()) block += threads(now.threads);
     if (!now.regions.empty()) block += regions(now.regions);
