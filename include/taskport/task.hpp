@@ -352,7 +352,11 @@ class TASKPORT_API Task {
   // thread at its exit stays there). A process held at its exit can be
   // suspend()ed to read its registers (registers_all(): the thread at its
   // exit; threads that ended before it are gone). A process that execs
-  // stays held (the seized threads stay traced across execve).
+  // stays held (the seized threads stay traced across execve; an exec from
+  // a thread other than the main one waits up to 100 ms, the time the main
+  // thread is kept at its exit in case it is the process's). A thread that
+  // ends alone is reaped by the tracer within a millisecond (until then
+  // threads() lists it as a zombie).
   //
   // Never a frozen process: release_exit_hold(), or destroying the Task,
   // lets the process finish its exit (and a Child reaps it as always).

@@ -30,8 +30,8 @@ using namespace std::chrono_literals;
 using taskport::Command;
 using taskport::Error;
 using taskport::ExitStatus;
-using taskport::Step;
 using taskport::Stdio;
+using taskport::Step;
 
 namespace {
 
