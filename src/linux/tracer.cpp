@@ -319,6 +319,15 @@ bool still_lives(ExitHold& h, std::map<pid_t, ExitHold::Thread>::iterator& it) {
   return true;
 }
 
+// Takes in the threads of `h`'s process that the hold has not seen born:
+// the kernel attaches a traced thread's new thread at the clone
+// (kernel/fork.c copy_process: ptrace_init_task), but the clone event stop
+// that names it is skipped when the creator has a fatal signal pending
+// (kernel/signal.c ptrace_stop), as in a group exit racing a
+// pthread_create. Returns how many it took in, -1 if /proc could not be
+// listed. Defined with the suspend code (it attaches like suspend does).
+int take_in_unknown_threads(ExitHold& h) noexcept;
+
 // Once a thread is in its exit stop: the process's exit if every other
 // thread has ended, is in its exit stop too or was let go from it — then it
 // is held there; else these are lone threads ending (pthread_exit), let go
@@ -350,6 +359,9 @@ void decide_exit(ExitHold& h, const std::set<pid_t>& suspended) noexcept {
   } catch (...) {
     return;  // /proc refused (EMFILE, ENOMEM): decide at the next look
   }
+  // A thread the hold does not know (not seen born) may still live, or
+  // wait in a stop of its own: look at those first.
+  if (!others_live && take_in_unknown_threads(h) != 0) return;
   if (!others_live) {
     h.held.store(true);
     const std::uint64_t one = 1;
@@ -555,6 +567,7 @@ class Tracer {
     if (!sweep && !reports_pending()) return;
     if (sweep) next_hold_sweep_ = now + kHoldSweepInterval;
     for (ExitHold* h : holds_) {
+      if (sweep && !h->held.load()) take_in_unknown_threads(*h);
       try {
         serve_hold(*h, suspended_threads(h->pid));
       } catch (...) {
@@ -672,6 +685,25 @@ int seize_thread(const Task::Impl& task, pid_t tid, long options, Step step, std
   tracer().reclaim(task.pid, tid);
   ours = true;
   return 0;
+}
+
+int take_in_unknown_threads(ExitHold& h) noexcept {
+  int taken = 0;
+  try {
+    std::set<pid_t> gone;
+    for (pid_t tid : list_threads(*h.task)) {
+      if (h.threads.count(tid) != 0) continue;
+      bool ours = false;
+      if (seize_thread(*h.task, tid, kHoldOptions, Step::hold_at_exit, gone, ours) != 0 ||
+          gone.count(tid) != 0)
+        continue;
+      h.threads[tid].needs_options = ours;
+      ++taken;
+    }
+  } catch (...) {
+    return -1;  // /proc refused (EMFILE, ENOMEM), or another tracer: at the next look
+  }
+  return taken;
 }
 
 // PTRACE_SEIZE + PTRACE_INTERRUPT of a thread seen for the first time (a
@@ -874,6 +906,7 @@ namespace {
 // Lets go of every thread of `h` but those a suspension holds (its resume
 // lets them go).
 void let_go_of_hold(ExitHold& h) noexcept {
+  take_in_unknown_threads(h);  // none left traced and unknown
   std::set<pid_t> suspended;
   try {
     suspended = tracer().suspended_threads(h.pid);
