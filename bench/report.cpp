@@ -7,7 +7,7 @@
 //     latency against parent RSS;
 //   * exits 3 if a spawn method is missing at one of the --rss-mib points
 //     or a read method is missing, and with --check-goals exits 1 if a goal
-//     fails.
+//     fails ("sample" lines: their own table and goal, sample_report).
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -184,6 +184,45 @@ bool read_tables(const std::map<std::string, Object>& reads, std::ostringstream&
        << " | " << (ok ? "**PASS**" : "**FAIL**") << " |\n";
   }
   return any_fail;
+// The "sample" benchmark (sample_taskport.cpp): its table and its goal,
+// "taskport ≤ 1.5 × floor" on the medians. `fail` is set if the goal fails
+// or a method is missing.
+std::string sample_report(const std::map<std::string, Object>& lines, bool& fail) {
+  std::ostringstream md;
+  md << "\nProfiler sample (suspend + registers of every thread + resume): median µs [p10–p90].\n\n"
+     << "| method | threads | sample µs | per thread µs | stop | registers | resume |\n"
+     << "|---|--:|--:|--:|--:|--:|--:|\n";
+  auto get = [&](const char* method) -> const Object* {
+    auto it = lines.find(method);
+    return it == lines.end() ? nullptr : &it->second;
+  };
+  auto num = [](const Object& o, const char* key) {
+    auto it = o.find(key);
+    return it == o.end() ? 0.0 : std::atof(it->second.c_str());
+  };
+  for (const char* method : {"taskport", "floor"}) {
+    const Object* o = get(method);
+    if (!o) {
+      md << "| " << method << " | missing | | | | | |\n";
+      continue;
+    }
+    md << "| " << method << " | " << fmt("%.0f", num(*o, "threads")) << " | " << us(num(*o, "median_us"))
+       << " [" << us(num(*o, "p10_us")) << "–" << us(num(*o, "p90_us")) << "] | "
+       << fmt("%.2f", num(*o, "per_thread_us")) << " | " << us(num(*o, "stop_us")) << " | "
+       << us(num(*o, "registers_us")) << " | " << us(num(*o, "resume_us")) << " |\n";
+  }
+  const Object* ours = get("taskport");
+  const Object* floor = get("floor");
+  md << "\n| sample goal | measured | result |\n|---|--:|---|\n| sample: taskport ≤ 1.5 × floor | ";
+  if (!ours || !floor || num(*floor, "median_us") <= 0) {
+    md << "missing | **FAIL** |\n";
+    fail = true;
+    return md.str();
+  }
+  const double r = num(*ours, "median_us") / num(*floor, "median_us");
+  md << ratio(r) << " | " << (r <= 1.5 ? "**PASS**" : "**FAIL**") << " |\n";
+  fail = fail || r > 1.5;
+  return md.str();
 }
 
 [[noreturn]] void usage(const std::string& why) {
@@ -224,6 +263,7 @@ int main(int argc, char** argv) {
   if (!f) usage("cannot read " + in);
   std::map<std::pair<std::string, long>, Point> data;  // (method, rss) -> point; a later line wins
   std::map<std::string, Object> reads;                 // read method -> its line
+  std::map<std::string, Object> samples;               // "sample" lines by method; a later line wins
   std::string line;
   int lineno = 0, bad = 0;
   while (std::getline(f, line)) {
@@ -237,6 +277,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if ((*obj)["benchmark"] == "read") reads[(*obj)["method"]] = *obj;
+    if ((*obj)["benchmark"] == "sample") samples[(*obj)["method"]] = *obj;
     if ((*obj)["benchmark"] != "spawn") continue;
     Point p{std::atof((*obj)["median_us"].c_str()), std::atof((*obj)["p10_us"].c_str()),
             std::atof((*obj)["p90_us"].c_str()), std::atol((*obj)["n"].c_str())};
@@ -332,6 +373,7 @@ int main(int argc, char** argv) {
     }
   }
   any_fail = read_tables(reads, md) || any_fail;
+  md << sample_report(samples, any_fail);
   if (!missing.empty()) {
     md << "\nMissing measurements:";
     for (const auto& m : missing) md << " " << m;

@@ -97,7 +97,8 @@ void add_start_details(JsonObject& o, const Snapshot& s) {
 #if defined(__x86_64__) || defined(__aarch64__)
   if (s.registers) {
     JsonObject r;
-    r.word("pc", hex(s.registers->program_counter()))
+    r.number("tid", s.registers_tid)
+        .word("pc", hex(s.registers->program_counter()))
         .word("sp", hex(s.registers->stack_pointer()))
         .word("fp", hex(s.registers->frame_pointer()));
     o.object("registers", r);
@@ -159,6 +160,7 @@ JsonObject snapshot_json(const Snapshot& s, const Snapshot* previous) {
   o.number("index", s.index).word("trigger", to_string(s.trigger)).boolean("suspended", s.suspended);
   if (s.info) o.object("info", info_json(*s.info));
   else o.null("info");
+  o.texts("command_line", s.command_line);
   o.array("threads", threads_json(s.threads))
       .array("regions", regions_json(s.regions))
       .object("regions_summary", summary_json(s.regions));

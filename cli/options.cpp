@@ -24,20 +24,22 @@ const char* const kUsage =
     "See 'taskport run --help', 'taskport inspect --help' and taskport(1).\n";
 
 const char* const kRunUsage =
-    "usage: taskport run [--at DURATION]... [--every INTERVAL [--count N]]\n"
+    "usage: taskport run [--at DURATION]... [--every INTERVAL [--count N]] [--at-exit]\n"
     "                    [--suspended] [--via-preload [--preload-timeout DURATION]]\n"
     "                    [--json] -- PROGRAM [ARGS...]\n"
     "\n"
     "Spawns PROGRAM with a task handle and takes snapshots of it (threads with\n"
     "state and CPU, regions with resident size, usage): one right after the\n"
-    "spawn, one at each --at, and every INTERVAL; then waits for it and exits\n"
+    "spawn, one at each --at, every INTERVAL and at its exit; then waits for it and exits\n"
     "with its status (128 + signal if a signal killed it; 127 not found, 126\n"
     "not runnable, 125 taskport failed).\n"
     "\n"
     "  --at DURATION        a snapshot DURATION after the start (repeatable)\n"
     "  --every INTERVAL     a snapshot every INTERVAL until PROGRAM exits\n"
     "  --count N            only N periodic snapshots (needs --every)\n"
-    "  --at-exit            a snapshot at PROGRAM's exit: not available yet\n"
+    "  --at-exit            a snapshot at PROGRAM's exit, taken while it is held there\n"
+    "                       with its memory still mapped (Linux; macOS: the last\n"
+    "                       snapshot is the last periodic one)\n"
     "  --suspended          stop PROGRAM before its first instruction for the\n"
     "                       first snapshot (registers are shown), then resume it\n"
     "  --via-preload        get the handle from PROGRAM itself, after exec (an\n"
@@ -136,11 +138,7 @@ bool apply(int id, const char* value, RunOptions& o, std::string& error) {
       break;
     case kEvery: apply_every(value, o.every, error); break;
     case kCount: apply_count(value, o.count, error); break;
-    case kAtExit:
-      error =
-          "--at-exit is not available yet: taskport cannot yet hold a program at its exit to look at it "
-          "(the last snapshot is the last one taken before the exit)";
-      break;
+    case kAtExit: o.at_exit = true; break;
     case kSuspended: o.suspended = true; break;
     case kViaPreload: o.via_preload = true; break;
     case kPreloadTimeout:

@@ -16,6 +16,7 @@ struct RunOptions {
   std::vector<std::chrono::nanoseconds> at;                 // --at, in the order given
   std::optional<std::chrono::nanoseconds> every;            // --every
   std::optional<long> count;                                // --count (needs --every)
+  bool at_exit = false;                                     // --at-exit
   bool suspended = false;                                   // --suspended
   bool via_preload = false;                                 // --via-preload
   std::optional<std::chrono::nanoseconds> preload_timeout;  // --preload-timeout (needs --via-preload)

@@ -25,6 +25,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+bool holds_at_exit(const RunOptions& o) { return o.at_exit && taskport::Task::can_hold_at_exit(); }
+
 taskport::Command make_command(const RunOptions& o) {
   taskport::Command cmd(o.argv[0]);
   for (std::size_t i = 1; i < o.argv.size(); ++i) cmd.arg(o.argv[i]);
@@ -35,7 +37,10 @@ taskport::Command make_command(const RunOptions& o) {
     // Relayed in whole lines (relay.hpp).
     cmd.standard_output(taskport::Stdio::piped()).standard_error(taskport::Stdio::piped());
   }
-  cmd.start_suspended(o.suspended);
+  // --at-exit: the hold starts before the program's first instructions (a
+  // program may be done within microseconds); it runs on at once unless
+  // --suspended asked for a look first.
+  cmd.start_suspended(o.suspended || holds_at_exit(o));
   if (o.via_preload) cmd.task_via_preload();
   if (o.preload_timeout) {
     cmd.preload_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(*o.preload_timeout));
@@ -72,9 +77,24 @@ class Session {
   int run() {
     reporter_.spawned(
         {o_.argv, child_.pid(), handle_kind(), static_cast<long long>(task_.native_handle()), start_});
+    if (holds_at_exit(o_)) {
+      task_.hold_at_exit();
+      if (!o_.suspended) task_.resume();
+    } else if (o_.at_exit) {
+      (void)write_all(STDERR_FILENO,
+                      "taskport: --at-exit: a program cannot be held at its exit on this platform; "
+                      "the last snapshot is the last periodic one\n");
+    }
     take(Trigger::start);
     if (o_.suspended) task_.resume();
     while (watch_until_due()) {
+      if (at_exit_) {
+        // Held at its exit: the last look, then it may finish.
+        take(Trigger::exit);
+        task_.release_exit_hold();
+        at_exit_ = false;
+        continue;
+      }
       if (auto trigger = schedule_.take_due(Clock::now())) take(*trigger);
     }
     out_.finish(kDrainMs);
@@ -104,8 +124,9 @@ class Session {
     previous_ = std::move(s);
   }
 
-  // Polls the child's exit, the signals and the child's output until the
-  // next snapshot is due (true) or the child has exited (false).
+  // Polls the child's exit, its hold at exit, the signals and the child's
+  // output until the next snapshot is due or the child is held at its exit
+  // (true; at_exit_ says which) or the child has exited (false).
   bool watch_until_due() {
     for (;;) {
       const auto due = schedule_.next();
@@ -115,16 +136,21 @@ class Session {
         if (left <= 0) return true;
         timeout = static_cast<int>(std::min<long long>(left, 60000));
       }
-      pollfd fds[4] = {{child_.exit_fd(), POLLIN, 0},
+      pollfd fds[5] = {{child_.exit_fd(), POLLIN, 0},
                        {signals_.fd(), POLLIN, 0},
                        {out_.fd(), POLLIN, 0},
-                       {err_.fd(), POLLIN, 0}};
-      const int n = ::poll(fds, 4, timeout);
+                       {err_.fd(), POLLIN, 0},
+                       {task_.held_at_exit_fd(), POLLIN, 0}};  // -1 (ignored by poll) without a hold
+      const int n = ::poll(fds, 5, timeout);
       if (n < 0 && errno != EINTR) throw taskport::Error(errno, taskport::Step::poll, child_.program());
       if (n <= 0) continue;
       if (fds[1].revents != 0) forward_signals();
       if (fds[2].revents != 0) out_.on_readable();
       if (fds[3].revents != 0) err_.on_readable();
+      if (fds[4].revents != 0 && task_.is_held_at_exit()) {
+        at_exit_ = true;
+        return true;
+      }
       if (fds[0].revents != 0) return false;
     }
   }
@@ -150,6 +176,7 @@ class Session {
   Schedule schedule_;
   int next_index_ = 0;
   std::optional<Snapshot> previous_;
+  bool at_exit_ = false;  // watch_until_due found the child held at its exit
 };
 
 }  // namespace

@@ -36,6 +36,7 @@ const char* to_string(Trigger t) noexcept {
     case Trigger::start: return "start";
     case Trigger::at: return "at";
     case Trigger::every: return "every";
+    case Trigger::exit: return "exit";
   }
   return "?";
 }
@@ -46,9 +47,11 @@ Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger, Snapsho
   s.trigger = trigger;
   s.taken = std::chrono::steady_clock::now();
   const bool held_from_start = task.suspend_count() > 0;
+  const bool at_exit = trigger == Trigger::exit;
   // Threads first, as they are: while suspended, every thread would show the
   // tracing stop taskport itself put it in.
   section(s, "threads", [&] { s.threads = task.threads(); });
+  section(s, "command_line", [&] { s.command_line = task.command_line(); });
   bool we_suspended = false;
   if (!held_from_start) {
     section(s, "suspend", [&] {
@@ -60,12 +63,24 @@ Snapshot take_snapshot(taskport::Task& task, int index, Trigger trigger, Snapsho
   section(s, "info", [&] { s.info = task.info(); });
   section(s, "regions", [&] { s.regions = task.regions_with_resident_size(); });
 #if defined(__x86_64__) || defined(__aarch64__)
-  if (held_from_start || (we_suspended && parts.registers_whenever_suspended))
-    section(s, "registers", [&] { s.registers = task.registers(task.pid()); });
+  if (at_exit) {
+    if (s.suspended) {
+      section(s, "registers", [&] {
+        const auto all = task.registers_all();  // by tid: the main thread first, if still there
+        s.registers = all.front().registers;
+        s.registers_tid = all.front().tid;
+      });
+    }
+  } else if (held_from_start || (we_suspended && parts.registers_whenever_suspended)) {
+    section(s, "registers", [&] {
+      s.registers = task.registers(task.pid());
+      s.registers_tid = task.pid();
+    });
+  }
 #else
   (void)parts;
 #endif
-  if (held_from_start) section(s, "memory", [&] { sample_memory(s, task); });
+  if (held_from_start || at_exit) section(s, "memory", [&] { sample_memory(s, task); });
   if (we_suspended) section(s, "resume", [&] { task.resume(); });
   return s;
 }

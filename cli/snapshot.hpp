@@ -5,6 +5,8 @@
 // read, so that those two belong to the same instant.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -24,7 +26,8 @@ struct MemorySample {
 
 // A part of the snapshot that could not be taken, and why.
 struct SectionError {
-  std::string section;  // "suspend", "info", "threads", "regions", "registers", "memory", "resume"
+  std::string section;  // "suspend", "info", "command_line", "threads", "regions", "registers", "memory",
+                        // "resume"
   std::string step;     // taskport::to_string(Step)
   int errno_value = 0;
   std::string message;  // Error::what()
@@ -42,7 +45,7 @@ void read_part(std::vector<SectionError>& errors, const char* section, F&& read)
   }
 }
 
-enum class Trigger { start, at, every };
+enum class Trigger { start, at, every, exit };
 const char* to_string(Trigger t) noexcept;
 
 struct Snapshot {
@@ -53,12 +56,18 @@ struct Snapshot {
   // itself, or still from the start with --suspended).
   bool suspended = false;
   std::optional<taskport::TaskInfo> info;
+  // argv as the process holds it now (it may rewrite it); empty if that part failed.
+  std::vector<std::string> command_line;
   std::vector<taskport::ThreadInfo> threads;
   std::vector<taskport::Region> regions;  // with resident_bytes where the platform gives them
 #if defined(__x86_64__) || defined(__aarch64__)
-  std::optional<taskport::Registers> registers;  // main thread (SnapshotParts)
+  // The main thread's when the task was suspended (SnapshotParts); at
+  // exit: the thread held there (the lowest tid left).
+  std::optional<taskport::Registers> registers;
+  pid_t registers_tid = 0;
 #endif
-  std::optional<MemorySample> memory;  // the first bytes of the program's file, at the start
+  // The first bytes of the program's file: at the start (suspended) and at exit.
+  std::optional<MemorySample> memory;
   std::vector<SectionError> errors;
 };
 
@@ -72,7 +81,8 @@ struct SnapshotParts {
 
 // Takes a snapshot. Suspends the task for usage, regions (and registers)
 // unless it is suspended already (then registers and a memory sample are
-// taken too), and resumes it before returning; never throws for a part that
+// taken too, as they are at exit: Trigger::exit, the task held at its
+// exit), and resumes it before returning; never throws for a part that
 // fails: the failure is recorded in `errors`, and the other parts are still
 // taken (threads and usage need no ptrace access: a refused suspend leaves
 // them).

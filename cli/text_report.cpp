@@ -44,6 +44,7 @@ std::string run_trigger(const RunOptions& o, const Snapshot& s) {
                              : "start, suspended before its first instruction";
     case Trigger::at: return "--at";
     case Trigger::every: return "every " + duration_words(*o.every);
+    case Trigger::exit: return "at exit, held there";
   }
   return "?";
 }
@@ -169,13 +170,24 @@ class Problems {
   std::set<std::string> said_;
 };
 
+// The command line as the process holds it, when it is not what was given
+// (a program may rewrite its argv).
+std::string command(const RunOptions& o, const Snapshot& s) {
+  if (s.command_line.empty() || s.command_line == o.argv) return std::string();
+  std::string out = "  command    ";
+  for (const auto& a : s.command_line) out += " " + printable(a);
+  return out + "\n";
+}
+
 std::string start_details(const Snapshot& s) {
   std::string out;
 #if defined(__x86_64__) || defined(__aarch64__)
   if (s.registers) {
-    out +=
-        line("  registers   pc %s  sp %s  fp %s (main thread)\n", hex(s.registers->program_counter()).c_str(),
-             hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str());
+    const std::string whose = s.trigger == Trigger::exit ? line("thread %d, at its exit", s.registers_tid)
+                                                         : std::string("main thread");
+    out += line("  registers   pc %s  sp %s  fp %s (%s)\n", hex(s.registers->program_counter()).c_str(),
+                hex(s.registers->stack_pointer()).c_str(), hex(s.registers->frame_pointer()).c_str(),
+                whose.c_str());
   }
 #endif
   if (s.memory) {
@@ -208,7 +220,7 @@ class TextReporter : public Reporter {
   }
 
   void snapshot(const Snapshot& now, const Snapshot* previous) override {
-    emit(block(now, previous, title(now, run_trigger(options_, now), start_), problems_));
+    emit(block(now, previous, title(now, run_trigger(options_, now), start_) + command(options_, now), problems_));
   }
 
   void exited(const taskport::ExitStatus& status, int /*exit_code*/) override {

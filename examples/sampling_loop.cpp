@@ -6,10 +6,11 @@
 //   sampling_loop PID   sample process PID (Task::open)
 //   sampling_loop       sample a python3 with three busy threads it starts
 //
-// One sample is Task::suspend(), Task::threads(), Task::registers() per
-// thread, Task::resume(). Each registers() call is one hop to taskport's
-// tracer thread (Linux: a ptrace tracer is a thread); with many threads
-// that hop, not the kernel, is most of a sample's cost.
+// One sample is Task::suspend(), Task::registers_all(), Task::resume():
+// three hops to taskport's tracer thread (Linux: a ptrace tracer is a
+// thread) however many threads there are — registers(tid) per thread would
+// cost a hop each, most of a sample's time with many threads. The thread
+// names come from Task::threads() (no ptrace), read once a thread is new.
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -45,16 +46,23 @@ struct Profile {
 void sample(taskport::Task& task, Profile& profile) {
   const auto t0 = Clock::now();
   task.suspend();
-  for (const taskport::ThreadInfo& t : task.threads()) {
-    const taskport::Registers regs = task.registers(t.tid);
-    ThreadSamples& s = profile.threads[t.tid];
-    s.name = t.name;
-    ++s.samples;
-    ++s.pcs[regs.program_counter()];
-    ++profile.register_reads;
-  }
+  const std::vector<taskport::ThreadRegisters> all = task.registers_all();
   task.resume();
   profile.sample_cost.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0));
+  bool new_thread = false;
+  for (const taskport::ThreadRegisters& t : all) {
+    ThreadSamples& s = profile.threads[t.tid];
+    new_thread = new_thread || s.samples == 0;
+    ++s.samples;
+    ++s.pcs[t.registers.program_counter()];
+    ++profile.register_reads;
+  }
+  // Names outside the sample: a listing of /proc, no stop needed.
+  if (new_thread) {
+    for (const taskport::ThreadInfo& t : task.threads()) {
+      if (auto it = profile.threads.find(t.tid); it != profile.threads.end()) it->second.name = t.name;
+    }
+  }
 }
 
 // Fixed rate: sample i is due at start + i * period; a late one runs at once

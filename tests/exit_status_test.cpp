@@ -102,6 +102,7 @@ TEST(Step, EveryStepHasADistinctName) {
                       Step::read_registers,
                       Step::read_info,
                       Step::suspend,
+                      Step::hold_at_exit,
                       Step::rendezvous,
                       Step::accept_task,
                       Step::send_task,

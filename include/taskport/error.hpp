@@ -100,6 +100,8 @@ enum class Step {
                    // executable, command_line, current_dir, environment (/proc/<pid>/stat, exe,
                    // cmdline, cwd, environ; macOS: proc_pidinfo, proc_pidpath, KERN_PROCARGS2)
   suspend,         // PTRACE_SEIZE / PTRACE_INTERRUPT of every thread; macOS: task_suspend
+  hold_at_exit,    // (Linux) Task::hold_at_exit and its waits: PTRACE_SEIZE with PTRACE_O_TRACEEXIT of
+                   // every thread; macOS: not available (ENOTSUP)
   // Rendezvous (taskport/rendezvous.hpp, taskport/fork_with_task.hpp)
   rendezvous,   // creating the rendezvous, or finding the preload library
   accept_task,  // waiting for and checking the task handle a child sends

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -46,7 +47,7 @@ struct TaskAccess;  // the backends' view of a Task (not part of the API)
 // Moving, assigning or destroying a Task while another thread uses it is not.
 //
 // Library threads (Linux): the tracer thread, started by the first suspend()
-// or registers() of any Task or the first start_suspended() spawn (every
+// or hold_at_exit() of any Task or the first start_suspended() spawn (every
 // ptrace request runs on it: a tracer is a thread), and the reaper thread of
 // child.hpp. Each is started once, on first need, with every signal blocked,
 // and persists until the process exits (a forked child starts its own when
@@ -237,6 +238,22 @@ class TASKPORT_API Task {
   // meaningless. Costs one PTRACE_GETREGSET, done on taskport's tracer
   // thread. Throws Error(EBUSY, Step::read_registers) if not suspended.
   Registers registers(pid_t tid) const;
+  // The registers of every thread of the suspended task, ordered by tid:
+  // what a sampling profiler takes at each sample. Linux: one hop to the
+  // tracer thread for all of them (one PTRACE_GETREGSET per thread there),
+  // where a registers() call per thread costs a hop each — most of a
+  // sample's time with many threads. macOS: task_threads, then
+  // thread_get_state per thread.
+  // The threads are the ones the suspension holds, which are the ones
+  // /proc/<pid>/task (task_threads) lists: a suspended task runs no code, so
+  // no thread is born. A thread that has ended — killed (SIGKILL still
+  // kills a suspended task), or a main thread that called pthread_exit
+  // before the suspend and stays listed as a zombie until the process ends
+  // — has no registers left and is skipped, not reported: the result is
+  // the threads that have registers. The same precondition as registers():
+  // Error(EBUSY, Step::read_registers) if not suspended; ESRCH if no thread
+  // is left (the task has exited).
+  std::vector<ThreadRegisters> registers_all() const;
 #endif
 
   // ---- Usage -------------------------------------------------------------------
@@ -299,6 +316,70 @@ class TASKPORT_API Task {
   // Number of outstanding suspensions.
   int suspend_count() const;
 
+  // ---- Holding the process at its exit ---------------------------------------------
+  // Keeps the process at its exit, with its memory still mapped and its
+  // last thread's registers readable, until the caller has looked: what a
+  // snapshot "at exit" needs (the CLI's `taskport run --at-exit`).
+  //
+  // True where the platform can do it: Linux. Not available on macOS
+  // (taskport has no stop at a task's exit there; a debugger's comes with a
+  // ptrace attach): hold_at_exit() fails there with Error(ENOTSUP,
+  // Step::hold_at_exit), so there is never a hold and the calls below
+  // behave as without one.
+  static bool can_hold_at_exit() noexcept;
+  // Starts holding. Linux: on the tracer thread, PTRACE_SEIZE of every
+  // thread with PTRACE_O_TRACEEXIT | PTRACE_O_TRACECLONE (threads born
+  // later are attached by the kernel with the same options); the threads
+  // run on, traced. From then on every stop the kernel makes for a tracer
+  // — a signal about to be delivered, a new thread, a group stop, a thread
+  // that exits while the others live on — is passed on by the tracer
+  // thread, which looks every millisecond while a hold exists: signals are
+  // delivered as before, at most that much later (a thread born, and a
+  // stop/continue, as much slower). When the process exits — exit(),
+  // exit_group, a fatal signal, also SIGKILL on the kernels whose exiting
+  // threads still stop for their tracer (PTRACE_EVENT_EXIT; Linux 6.x here)
+  // — its last thread is kept in that stop: is_held_at_exit() turns true
+  // and memory, regions, threads and (once suspend()ed) registers can be
+  // read. Works on a suspended task too (the hold starts with the threads
+  // the suspension holds; a start-suspended child's first thread is
+  // attached for the hold when it is resumed, a few microseconds after its
+  // first instruction). A second call while holding does nothing. Needs
+  // ptrace attach access, like suspend(); the same errors (EPERM with the
+  // reason or naming another tracer, EAGAIN, ESRCH), in Step::hold_at_exit.
+  //
+  // Interplay with suspend/resume: while held, suspend() stops the threads
+  // as always and resume() gives them back to the hold (still traced; a
+  // thread at its exit stays there). A process held at its exit can be
+  // suspend()ed to read its registers (registers_all(): the thread at its
+  // exit; threads that ended before it are gone). A process that execs
+  // stays held (the seized threads stay traced across execve; an exec from
+  // a thread other than the main one waits up to 100 ms, the time the main
+  // thread is kept at its exit in case it is the process's). A thread that
+  // ends alone is reaped by the tracer within a millisecond (until then
+  // threads() lists it as a zombie).
+  //
+  // Never a frozen process: release_exit_hold(), or destroying the Task,
+  // lets the process finish its exit (and a Child reaps it as always).
+  // While a Task holds, a process that is killed — by Child::kill or a
+  // Child's kill_on_drop too — stays at its exit until released.
+  void hold_at_exit();
+  // True once the process has reached its exit and is held there; false
+  // while it runs, and without a hold.
+  bool is_held_at_exit() const;
+  // Waits up to `timeout` until the process is held at its exit: true once
+  // it is, false if the time passed or the process ended without being held
+  // (it was never held, or exited before the hold began). Errors: EINVAL
+  // without a hold.
+  bool wait_until_held_at_exit(std::chrono::milliseconds timeout) const;
+  // A descriptor that becomes readable once the process is held at its
+  // exit (an eventfd owned by the hold; for poll/epoll beside exit_fd()).
+  // -1 without a hold. Valid until the hold is released.
+  int held_at_exit_fd() const noexcept;
+  // Ends the hold: every thread is let go (PTRACE_DETACH; a running one
+  // first stops for an instant), a process held at its exit finishes it.
+  // Nothing to do without a hold.
+  void release_exit_hold();
+
   // ---- Without exceptions (taskport/error.hpp) ----------------------------------
   static std::optional<Task> open(pid_t pid, std::error_code& ec) noexcept;
   static std::optional<Task> open(pid_t pid, const OpenOptions& options, std::error_code& ec) noexcept;
@@ -329,6 +410,7 @@ class TASKPORT_API Task {
   std::optional<std::vector<ThreadInfo>> threads(std::error_code& ec) const noexcept;
 #if defined(__x86_64__) || defined(__aarch64__)
   std::optional<Registers> registers(pid_t tid, std::error_code& ec) const noexcept;
+  std::optional<std::vector<ThreadRegisters>> registers_all(std::error_code& ec) const noexcept;
 #endif
   std::optional<TaskInfo> info(std::error_code& ec) const noexcept;
   std::optional<std::string> executable(std::error_code& ec) const noexcept;
@@ -337,6 +419,11 @@ class TASKPORT_API Task {
   std::optional<std::vector<std::string>> environment(std::error_code& ec) const noexcept;
   bool suspend(std::error_code& ec) noexcept;
   bool resume(std::error_code& ec) noexcept;
+  bool hold_at_exit(std::error_code& ec) noexcept;
+  std::optional<bool> is_held_at_exit(std::error_code& ec) const noexcept;
+  std::optional<bool> wait_until_held_at_exit(std::chrono::milliseconds timeout,
+                                              std::error_code& ec) const noexcept;
+  bool release_exit_hold(std::error_code& ec) noexcept;
 
  private:
   friend struct detail::TaskAccess;

@@ -49,4 +49,12 @@ using Registers = X86_64Registers;
 using Registers = Arm64Registers;
 #endif
 
+#if defined(__x86_64__) || defined(__aarch64__)
+// One thread's registers, as Task::registers_all() returns them.
+struct ThreadRegisters {
+  pid_t tid = 0;  // as ThreadInfo::tid
+  Registers registers{};
+};
+#endif
+
 }  // namespace taskport

@@ -45,6 +45,7 @@ const char* to_string(Step step) noexcept {
     case Step::read_registers: return "read registers";
     case Step::read_info: return "read task info";
     case Step::suspend: return "suspend";
+    case Step::hold_at_exit: return "hold at exit";
     case Step::rendezvous: return "rendezvous";
     case Step::accept_task: return "accept task handle from child";
     case Step::send_task: return "send task handle to spawner";

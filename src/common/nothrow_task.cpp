@@ -86,6 +86,10 @@ std::optional<std::vector<ThreadInfo>> Task::threads(std::error_code& ec) const 
 std::optional<Registers> Task::registers(pid_t tid, std::error_code& ec) const noexcept {
   return guarded(ec, Step::read_registers, name(*this), [&] { return registers(tid); });
 }
+
+std::optional<std::vector<ThreadRegisters>> Task::registers_all(std::error_code& ec) const noexcept {
+  return guarded(ec, Step::read_registers, name(*this), [&] { return registers_all(); });
+}
 #endif
 
 std::optional<TaskInfo> Task::info(std::error_code& ec) const noexcept {
@@ -114,6 +118,23 @@ bool Task::suspend(std::error_code& ec) noexcept {
 
 bool Task::resume(std::error_code& ec) noexcept {
   return guarded(ec, Step::resume, name(*this), [&] { resume(); });
+}
+
+bool Task::hold_at_exit(std::error_code& ec) noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { hold_at_exit(); });
+}
+
+std::optional<bool> Task::is_held_at_exit(std::error_code& ec) const noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { return is_held_at_exit(); });
+}
+
+std::optional<bool> Task::wait_until_held_at_exit(std::chrono::milliseconds timeout,
+                                                  std::error_code& ec) const noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { return wait_until_held_at_exit(timeout); });
+}
+
+bool Task::release_exit_hold(std::error_code& ec) noexcept {
+  return guarded(ec, Step::hold_at_exit, name(*this), [&] { release_exit_hold(); });
 }
 
 #if defined(__APPLE__)

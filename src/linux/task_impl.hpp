@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/fork_generation.hpp"
+#include "linux/exit_hold.hpp"
 #include "linux/suspension.hpp"
 #include "taskport/task.hpp"
 #include "taskport/unique_fd.hpp"
@@ -64,6 +65,14 @@ struct Task::Impl {
   // this Task has none: the threads stay the parent's tracer's, and the
   // parent's Task resumes them (task_linux.cpp).
   std::uint64_t suspension_generation = 0;
+
+  // Held at exit (Task::hold_at_exit; tracer.hpp). Guarded by suspend_mutex,
+  // like the suspension, and forgotten the same way in a forked copy.
+  std::unique_ptr<backend::ExitHold> hold;
+  std::uint64_t hold_generation = 0;
+  // The hold's eventfd (held_at_exit_fd): made at the first hold and kept
+  // for the Task's life, so that a waiter never polls a closed descriptor.
+  UniqueFd hold_event;
 
   ~Impl();
 };

@@ -32,7 +32,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "linux/exit_hold.hpp"
 #include "linux/suspension.hpp"
 #include "linux/task_impl.hpp"
 #include "taskport/error.hpp"
@@ -57,12 +59,31 @@ void adopt(Suspension& s, const std::string& program);
 
 // On the tracer thread: lets every thread run again (PTRACE_DETACH),
 // re-injecting intercepted signals; a thread that cannot be let go yet is
-// kept by the tracer until it is detached or reaped. Never throws.
+// kept by the tracer until it is detached or reaped. The threads of a
+// process held for its exit go back to the hold instead (PTRACE_CONT;
+// one in its exit stop stays there). Never throws.
 void resume_all(std::unique_ptr<Suspension> s) noexcept;
+
+// On the tracer thread: starts holding `task` at its exit (PTRACE_SEIZE
+// with PTRACE_O_TRACEEXIT | PTRACE_O_TRACECLONE of every thread, repeated
+// until a listing shows none left; or, if `suspended` is its suspension,
+// the options set on the threads it holds). The tracer then passes on every
+// stop and keeps the last thread in its exit stop, writing to `event_fd`.
+// On failure every thread attached so far is let go before the throw
+// (Error in Step::hold_at_exit).
+std::unique_ptr<ExitHold> hold_all(const Task::Impl& task, Suspension* suspended, int event_fd);
+
+// On the tracer thread: ends the hold; every thread is let go (a thread of
+// a suspension stays in it, and its resume lets it go). Never throws.
+void release_hold(std::unique_ptr<ExitHold> h) noexcept;
 
 #if defined(__x86_64__) || defined(__aarch64__)
 // On the tracer thread: PTRACE_GETREGSET(NT_PRSTATUS) of a stopped thread.
 Registers get_registers(const Suspension& s, pid_t tid, const std::string& program);
+// On the tracer thread: the registers of every thread of `s`, by tid; a
+// thread that has exited (PTRACE_GETREGSET: ESRCH) is skipped. Error(ESRCH)
+// if none is left.
+std::vector<ThreadRegisters> get_all_registers(const Suspension& s, const std::string& program);
 #endif
 
 // On the tracer thread: true if `tid`, a tracee of this thread, is in a

@@ -121,6 +121,31 @@ void Task::resume() {
   --impl_->suspend_count;
 }
 
+// No hold at exit on macOS: taskport has no stop at a task's exit there
+// (what a debugger gets comes with a ptrace attach, which taskport does not
+// do; the Task's own calls — task_suspend — do not stop an exit).
+bool Task::can_hold_at_exit() noexcept { return false; }
+
+void Task::hold_at_exit() {
+  common::usable(impl_, Step::hold_at_exit);
+  throw Error(ENOTSUP, Step::hold_at_exit, impl_->program,
+              "holding a process at its exit is not available on macOS (Task::can_hold_at_exit())");
+}
+
+bool Task::is_held_at_exit() const {
+  common::usable(impl_, Step::hold_at_exit);
+  return false;
+}
+
+bool Task::wait_until_held_at_exit(std::chrono::milliseconds) const {
+  common::usable(impl_, Step::hold_at_exit);
+  throw Error(EINVAL, Step::hold_at_exit, impl_->program, "the task is not held (macOS: never)");
+}
+
+int Task::held_at_exit_fd() const noexcept { return -1; }
+
+void Task::release_exit_hold() { common::usable(impl_, Step::hold_at_exit); }
+
 int Task::suspend_count() const {
   common::usable(impl_, Step::suspend);
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);

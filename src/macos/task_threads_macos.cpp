@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <mach/mach.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -105,6 +106,69 @@ std::vector<ThreadInfo> Task::threads() const {
 }
 
 #if defined(__x86_64__) || defined(__aarch64__)
+namespace {
+
+// thread_get_state of one thread, in the layout of Registers.
+kern_return_t state_of_thread(thread_act_t thread, Registers& regs) {
+  regs = Registers{};
+#if defined(__x86_64__)
+  x86_thread_state64_t state{};
+  mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
+  const kern_return_t kr =
+      ::thread_get_state(thread, x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
+  if (kr != KERN_SUCCESS) return kr;
+  // Mach's x86_THREAD_STATE64 has no orig_rax, ss, ds, es or segment
+  // bases: those stay 0.
+  regs.rax = state.__rax;
+  regs.rbx = state.__rbx;
+  regs.rcx = state.__rcx;
+  regs.rdx = state.__rdx;
+  regs.rdi = state.__rdi;
+  regs.rsi = state.__rsi;
+  regs.rbp = state.__rbp;
+  regs.rsp = state.__rsp;
+  regs.r8 = state.__r8;
+  regs.r9 = state.__r9;
+  regs.r10 = state.__r10;
+  regs.r11 = state.__r11;
+  regs.r12 = state.__r12;
+  regs.r13 = state.__r13;
+  regs.r14 = state.__r14;
+  regs.r15 = state.__r15;
+  regs.rip = state.__rip;
+  regs.rflags = state.__rflags;
+  regs.cs = state.__cs;
+  regs.fs = state.__fs;
+  regs.gs = state.__gs;
+#else
+  arm_thread_state64_t state{};
+  mach_msg_type_number_t count = ARM_THREAD_STATE64_COUNT;
+  const kern_return_t kr =
+      ::thread_get_state(thread, ARM_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
+  if (kr != KERN_SUCCESS) return kr;
+  for (int r = 0; r < 29; ++r) regs.x[r] = state.__x[r];
+  // The accessors strip pointer authentication where the state is opaque
+  // (arm64e); on arm64 they read the fields as they are.
+  regs.x[29] = to_u64(arm_thread_state64_get_fp(state));
+  regs.x[30] = to_u64(arm_thread_state64_get_lr(state));
+  regs.sp = to_u64(arm_thread_state64_get_sp(state));
+  regs.pc = to_u64(arm_thread_state64_get_pc(state));
+  regs.pstate = state.__cpsr;
+#endif
+  return KERN_SUCCESS;
+}
+
+// A thread that ended after task_threads listed it: thread_get_state says
+// KERN_TERMINATED once the thread is no longer active (xnu
+// osfmk/kern/thread_act.c thread_get_state_internal: "else result =
+// KERN_TERMINATED"), and once it has terminated its control port is
+// destroyed (osfmk/kern/ipc_tt.c ipc_thread_terminate:
+// ipc_kobject_dealloc_port of the THREAD_FLAVOR_CONTROL port), so our send
+// right is a dead name and the call fails with MACH_SEND_INVALID_DEST.
+bool thread_ended(kern_return_t kr) { return kr == KERN_TERMINATED || kr == MACH_SEND_INVALID_DEST; }
+
+}  // namespace
+
 Registers Task::registers(pid_t tid) const {
   common::usable(impl_, Step::read_registers);
   std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
@@ -115,55 +179,38 @@ Registers Task::registers(pid_t tid) const {
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (backend::tid_of(backend::thread_id(list[i])) != tid) continue;
     Registers regs{};
-#if defined(__x86_64__)
-    x86_thread_state64_t state{};
-    mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
-    const kern_return_t kr =
-        ::thread_get_state(list[i], x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
+    const kern_return_t kr = state_of_thread(list[i], regs);
     if (kr != KERN_SUCCESS)
       throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
-    // Mach's x86_THREAD_STATE64 has no orig_rax, ss, ds, es or segment
-    // bases: those stay 0.
-    regs.rax = state.__rax;
-    regs.rbx = state.__rbx;
-    regs.rcx = state.__rcx;
-    regs.rdx = state.__rdx;
-    regs.rdi = state.__rdi;
-    regs.rsi = state.__rsi;
-    regs.rbp = state.__rbp;
-    regs.rsp = state.__rsp;
-    regs.r8 = state.__r8;
-    regs.r9 = state.__r9;
-    regs.r10 = state.__r10;
-    regs.r11 = state.__r11;
-    regs.r12 = state.__r12;
-    regs.r13 = state.__r13;
-    regs.r14 = state.__r14;
-    regs.r15 = state.__r15;
-    regs.rip = state.__rip;
-    regs.rflags = state.__rflags;
-    regs.cs = state.__cs;
-    regs.fs = state.__fs;
-    regs.gs = state.__gs;
-#else
-    arm_thread_state64_t state{};
-    mach_msg_type_number_t count = ARM_THREAD_STATE64_COUNT;
-    const kern_return_t kr =
-        ::thread_get_state(list[i], ARM_THREAD_STATE64, reinterpret_cast<thread_state_t>(&state), &count);
-    if (kr != KERN_SUCCESS)
-      throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
-    for (int r = 0; r < 29; ++r) regs.x[r] = state.__x[r];
-    // The accessors strip pointer authentication where the state is opaque
-    // (arm64e); on arm64 they read the fields as they are.
-    regs.x[29] = to_u64(arm_thread_state64_get_fp(state));
-    regs.x[30] = to_u64(arm_thread_state64_get_lr(state));
-    regs.sp = to_u64(arm_thread_state64_get_sp(state));
-    regs.pc = to_u64(arm_thread_state64_get_pc(state));
-    regs.pstate = state.__cpsr;
-#endif
     return regs;
   }
   throw Error(ESRCH, Step::read_registers, impl_->program, "no thread " + std::to_string(tid));
+}
+
+std::vector<ThreadRegisters> Task::registers_all() const {
+  common::usable(impl_, Step::read_registers);
+  std::lock_guard<std::mutex> lock(impl_->suspend_mutex);
+  if (impl_->suspend_count == 0) {
+    throw Error(EBUSY, Step::read_registers, impl_->program, "the task must be suspended to read registers");
+  }
+  const backend::ThreadList list(impl_->port.get(), impl_->program, Step::read_registers);
+  std::vector<ThreadRegisters> all;
+  all.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::uint64_t id = backend::thread_id(list[i]);
+    if (id == 0) continue;  // ended since task_threads
+    ThreadRegisters t;
+    t.tid = backend::tid_of(id);
+    const kern_return_t kr = state_of_thread(list[i], t.registers);
+    if (thread_ended(kr)) continue;
+    if (kr != KERN_SUCCESS)
+      throw backend::kern_error(kr, Step::read_registers, impl_->program, "thread_get_state");
+    all.push_back(t);
+  }
+  if (all.empty()) throw Error(ESRCH, Step::read_registers, impl_->program, "the task has exited");
+  std::sort(all.begin(), all.end(),
+            [](const ThreadRegisters& a, const ThreadRegisters& b) { return a.tid < b.tid; });
+  return all;
 }
 #endif
 

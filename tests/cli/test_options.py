@@ -104,9 +104,6 @@ class Refusals(s.CliTest):
         self.refused("run", says="missing PROGRAM")
         self.refused("run", "--every", "1s", "--", says="missing PROGRAM")
 
-    def test_at_exit_is_refused_as_not_available_yet(self):
-        self.refused("run", "--at-exit", "--", "true", says="--at-exit is not available yet")
-
     def test_unknown_command(self):
         self.refused("bogus", says="unknown command 'bogus'")
         self.refused(says="missing command")
@@ -161,7 +158,7 @@ class InspectRefusals(s.CliTest):
 
 class RefusalsInJson(s.CliTest):
     def test_a_refused_command_line_is_also_a_json_error_on_stdout(self):
-        for args in (["--at-exit"], ["--bogus"], ["--count", "2"]):
+        for args in (["--every", "0ms"], ["--bogus"], ["--count", "2"]):
             r = s.taskport("run", "--json", *args, "--", "true")
             self.assertEqual(r.returncode, 125, args)
             lines = s.json_lines(r.stdout)
@@ -170,8 +167,8 @@ class RefusalsInJson(s.CliTest):
             self.assertEqual(err["step"], "parse options")
             self.assertIsNone(err["errno"])
             self.assertEqual(lines[0]["exit_status"], 125)
-        self.assertIn("not available yet", s.json_lines(s.taskport("run", "--json", "--at-exit", "--", "true")
-                                                       .stdout)[0]["error"]["message"])
+        self.assertIn("--count needs --every", s.json_lines(s.taskport("run", "--json", "--count", "2", "--", "true")
+                                                             .stdout)[0]["error"]["message"])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include <taskport/fork_with_task.hpp>
@@ -96,6 +98,23 @@ TEST(MachTask, RegistersOfASuspendedThreadPointIntoCode) {
     const auto region = t.task.region_at(regs.program_counter());
     ASSERT_TRUE(region.has_value()) << "pc " << std::hex << regs.program_counter() << " is in no region";
     EXPECT_TRUE(region->protection.execute) << "pc " << std::hex << regs.program_counter();
+  }
+  t.task.resume();
+}
+
+TEST(MachTask, RegistersAllIsEveryThreadTheTaskListsWithItsOwnRegisters) {
+  Served t = serve();
+  std::error_code ec;
+  EXPECT_FALSE(t.task.registers_all(ec));
+  EXPECT_EQ(ec.value(), EBUSY);
+  t.task.suspend();
+  const auto threads = t.task.threads();
+  const auto all = t.task.registers_all();
+  ASSERT_EQ(all.size(), threads.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) EXPECT_LT(all[i - 1].tid, all[i].tid);
+    const taskport::Registers one = t.task.registers(all[i].tid);
+    EXPECT_EQ(std::memcmp(&one, &all[i].registers, sizeof one), 0) << "thread " << all[i].tid;
   }
   t.task.resume();
 }

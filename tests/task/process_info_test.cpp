@@ -161,7 +161,6 @@ TEST(ProcessInfo, ConcurrentCallsOnOneTaskAreSafe) {
     });
   }
   for (auto& t : threads) t.join();
-  if (known_tracer_bug(first_error)) GTEST_SKIP() << kKnownTracerBug << first_error;
   EXPECT_EQ(failures.load(), 0) << first_error;
   EXPECT_EQ(task.suspend_count(), 0);
 }

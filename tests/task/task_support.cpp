@@ -270,13 +270,6 @@ std::string refuse_process_vm_readv(int error) {
   return std::string();
 }
 
-bool known_tracer_bug(const std::string& what) {
-  return what.find("is not a stopped thread of this task") != std::string::npos ||
-         what.find("suspend (PTRACE_SEIZE/PTRACE_INTERRUPT): Connection timed out") != std::string::npos;
-}
-
-bool known_tracer_bug(const taskport::Error& e) { return known_tracer_bug(std::string(e.what())); }
-
 std::string hex(std::uint64_t value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));

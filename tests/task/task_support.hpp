@@ -96,18 +96,6 @@ std::string drop_to(uid_t uid, gid_t gid);
 // with `error`. Returns "" or an error.
 std::string refuse_process_vm_readv(int error);
 
-// The tracer (src/linux/tracer.cpp) polls waitid(WEXITED | WNOHANG | __WALL)
-// for exited threads, and the kernel reports a traced thread's ptrace stops
-// to its tracer whatever the options say (kernel/exit.c wait_task_stopped),
-// so that poll can consume a stop: the thread is then taken for exited,
-// left stopped, and registers() / the next suspend() fail. Issue 10 (the
-// tracer rewrite) removes the poll. Until then the tests that suspend busy
-// targets skip when they meet exactly this — and nothing else.
-inline constexpr const char* kKnownTracerBug =
-    "known tracer bug (issue 10: the exit poll consumes ptrace stops): ";
-bool known_tracer_bug(const taskport::Error& e);
-bool known_tracer_bug(const std::string& what);
-
 std::string hex(std::uint64_t value);
 std::string hex_bytes(const unsigned char* data, std::size_t size);
 
