@@ -220,7 +220,8 @@ class TextReporter : public Reporter {
   }
 
   void snapshot(const Snapshot& now, const Snapshot* previous) override {
-    emit(block(now, previous, title(now, run_trigger(options_, now), start_) + command(options_, now), problems_));
+    emit(block(now, previous, title(now, run_trigger(options_, now), start_) + command(options_, now),
+               problems_));
   }
 
   void exited(const taskport::ExitStatus& status, int /*exit_code*/) override {
