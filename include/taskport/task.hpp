@@ -407,6 +407,7 @@ class TASKPORT_API Task {
   bool write(std::uint64_t address, const void* data, std::size_t size, std::error_code& ec) noexcept;
   std::optional<std::vector<Region>> regions(std::error_code& ec) const noexcept;
   std::optional<Region> region_at(std::uint64_t address, std::error_code& ec) const noexcept;
+  std::optional<std::vector<Region>> regions_with_resident_size(std::error_code& ec) const noexcept;
   std::optional<std::vector<ThreadInfo>> threads(std::error_code& ec) const noexcept;
 #if defined(__x86_64__) || defined(__aarch64__)
   std::optional<Registers> registers(pid_t tid, std::error_code& ec) const noexcept;

@@ -78,6 +78,10 @@ std::optional<Region> Task::region_at(std::uint64_t address, std::error_code& ec
   return guarded(ec, Step::read_regions, name(*this), [&] { return region_at(address); });
 }
 
+std::optional<std::vector<Region>> Task::regions_with_resident_size(std::error_code& ec) const noexcept {
+  return guarded(ec, Step::read_regions, name(*this), [&] { return regions_with_resident_size(); });
+}
+
 std::optional<std::vector<ThreadInfo>> Task::threads(std::error_code& ec) const noexcept {
   return guarded(ec, Step::read_threads, name(*this), [&] { return threads(); });
 }

@@ -136,6 +136,9 @@ void unmapped_read_and_optionals() {
   const int before = last_error().errno_value();
   CHECK(task.regions(ec) && !ec);
   CHECK(last_error().errno_value() == before);
+  const auto resident = task.regions_with_resident_size(ec);
+  CHECK(resident && !ec && !resident->empty());
+  if (resident && !resident->empty()) CHECK(resident->front().resident_bytes.has_value());
   // Running out of memory is ENOMEM, not an exception: a vector longer than
   // a vector can be (std::length_error) ...
   CHECK(!task.read(0x10000, std::size_t{1} << 63, ec));
@@ -170,6 +173,8 @@ int refused_as_nobody(pid_t root_pid) {
   CHECK(std::strstr(last_error().what(), "this process as uid 65534") != nullptr);
   CHECK(!task->regions(ec));
   expect_failure("refused permission: regions", ec, EACCES, Step::read_regions, program);
+  CHECK(!task->regions_with_resident_size(ec));
+  expect_failure("refused permission: regions_with_resident_size", ec, EACCES, Step::read_regions, program);
   auto child = Command("/bin/true").uid(0).spawn(ec);
   CHECK(!child);
   expect_failure("refused permission: uid(0)", ec, EPERM, Step::setuid, "/bin/true");
