@@ -184,53 +184,55 @@ bool read_tables(const std::map<std::string, Object>& reads, std::ostringstream&
        << " | " << (ok ? "**PASS**" : "**FAIL**") << " |\n";
   }
   return any_fail;
-  // The "sample" benchmark (sample_taskport.cpp): its table and its goal,
-  // "taskport ≤ 1.5 × floor" on the medians. `fail` is set if the goal fails
-  // or a method is missing.
-  std::string sample_report(const std::map<std::string, Object>& lines, bool& fail) {
-    std::ostringstream md;
-    md << "\nProfiler sample (suspend + registers of every thread + resume): median µs [p10–p90].\n\n"
-       << "| method | threads | sample µs | per thread µs | stop | registers | resume |\n"
-       << "|---|--:|--:|--:|--:|--:|--:|\n";
-    auto get = [&](const char* method) -> const Object* {
-      auto it = lines.find(method);
-      return it == lines.end() ? nullptr : &it->second;
-    };
-    auto num = [](const Object& o, const char* key) {
-      auto it = o.find(key);
-      return it == o.end() ? 0.0 : std::atof(it->second.c_str());
-    };
-    for (const char* method : {"taskport", "floor"}) {
-      const Object* o = get(method);
-      if (!o) {
-        md << "| " << method << " | missing | | | | | |\n";
-        continue;
-      }
-      md << "| " << method << " | " << fmt("%.0f", num(*o, "threads")) << " | " << us(num(*o, "median_us"))
-         << " [" << us(num(*o, "p10_us")) << "–" << us(num(*o, "p90_us")) << "] | "
-         << fmt("%.2f", num(*o, "per_thread_us")) << " | " << us(num(*o, "stop_us")) << " | "
-         << us(num(*o, "registers_us")) << " | " << us(num(*o, "resume_us")) << " |\n";
+}
+
+// The "sample" benchmark (sample_taskport.cpp): its table and its goal,
+// "taskport ≤ 1.5 × floor" on the medians. `fail` is set if the goal fails
+// or a method is missing.
+std::string sample_report(const std::map<std::string, Object>& lines, bool& fail) {
+  std::ostringstream md;
+  md << "\nProfiler sample (suspend + registers of every thread + resume): median µs [p10–p90].\n\n"
+     << "| method | threads | sample µs | per thread µs | stop | registers | resume |\n"
+     << "|---|--:|--:|--:|--:|--:|--:|\n";
+  auto get = [&](const char* method) -> const Object* {
+    auto it = lines.find(method);
+    return it == lines.end() ? nullptr : &it->second;
+  };
+  auto num = [](const Object& o, const char* key) {
+    auto it = o.find(key);
+    return it == o.end() ? 0.0 : std::atof(it->second.c_str());
+  };
+  for (const char* method : {"taskport", "floor"}) {
+    const Object* o = get(method);
+    if (!o) {
+      md << "| " << method << " | missing | | | | | |\n";
+      continue;
     }
-    const Object* ours = get("taskport");
-    const Object* floor = get("floor");
-    md << "\n| sample goal | measured | result |\n|---|--:|---|\n| sample: taskport ≤ 1.5 × floor | ";
-    if (!ours || !floor || num(*floor, "median_us") <= 0) {
-      md << "missing | **FAIL** |\n";
-      fail = true;
-      return md.str();
-    }
-    const double r = num(*ours, "median_us") / num(*floor, "median_us");
-    md << ratio(r) << " | " << (r <= 1.5 ? "**PASS**" : "**FAIL**") << " |\n";
-    fail = fail || r > 1.5;
+    md << "| " << method << " | " << fmt("%.0f", num(*o, "threads")) << " | " << us(num(*o, "median_us"))
+       << " [" << us(num(*o, "p10_us")) << "–" << us(num(*o, "p90_us")) << "] | "
+       << fmt("%.2f", num(*o, "per_thread_us")) << " | " << us(num(*o, "stop_us")) << " | "
+       << us(num(*o, "registers_us")) << " | " << us(num(*o, "resume_us")) << " |\n";
+  }
+  const Object* ours = get("taskport");
+  const Object* floor = get("floor");
+  md << "\n| sample goal | measured | result |\n|---|--:|---|\n| sample: taskport ≤ 1.5 × floor | ";
+  if (!ours || !floor || num(*floor, "median_us") <= 0) {
+    md << "missing | **FAIL** |\n";
+    fail = true;
     return md.str();
   }
+  const double r = num(*ours, "median_us") / num(*floor, "median_us");
+  md << ratio(r) << " | " << (r <= 1.5 ? "**PASS**" : "**FAIL**") << " |\n";
+  fail = fail || r > 1.5;
+  return md.str();
+}
 
-  [[noreturn]] void usage(const std::string& why) {
-    std::cerr << "bench_report: " << why
-              << "\nusage: bench_report --in FILE.jsonl --rss-mib 16,1024,4096 [--md FILE] "
-                 "[--gnuplot FILE --png FILE] [--title TEXT] [--check-goals]\n";
-    std::exit(2);
-  }
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "bench_report: " << why
+            << "\nusage: bench_report --in FILE.jsonl --rss-mib 16,1024,4096 [--md FILE] "
+               "[--gnuplot FILE --png FILE] [--title TEXT] [--check-goals]\n";
+  std::exit(2);
+}
 
 }  // namespace
 
