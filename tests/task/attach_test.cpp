@@ -249,7 +249,16 @@ TEST(Attach, OpenFailsWithEsrchForAZombie) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) ::_exit(0);
-  ASSERT_TRUE(tp_test::eventually([&] { return state_of(pid) == 'Z'; }));
+  // A zombie once the whole thread group is gone: the leader shows 'Z'
+  // before a second thread has finished its exit (a sanitizer's thread in
+  // the forked child, seen under TSan), and a process with a live thread is
+  // no zombie. waitid reports the exit only then; WNOWAIT leaves the zombie.
+  ASSERT_TRUE(tp_test::eventually([&] {
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid;
+  }));
+  ASSERT_EQ(state_of(pid), 'Z');
   const auto before = tp_test::open_fds();
   const auto e = open_error(pid);
   ::waitpid(pid, nullptr, 0);
