@@ -254,7 +254,17 @@ void read_pending(const Task::Impl& t, ReadRequest* requests, size_t count) {
 // ends the fast path, and whatever it has not completed goes through
 // read_pending, request by request, so that each gets its own bytes and
 // errno exactly as separate reads would.
+//
+// What the fast path does per request in user space is what bench/run's
+// read_many_floor leaves out, so it is written for that: every array is
+// sized once and written by index (a push_back of a braced iovec compiled
+// to two 8-byte stores read back as one 16-byte load, which store
+// forwarding cannot serve: ~5 ns a request, measured with perf), and the
+// spans of one call land in one kScratch-byte buffer that the next call
+// reuses, so the kernel writes and hand_out reads memory that is still in
+// the cache.
 constexpr std::uint64_t kPage = 4096;
+constexpr size_t kScratch = 128 * 1024;
 
 // A pending request as the fast path sorts it: a copy of what it needs, so
 // that planning and handing out walk memory in order, not the caller's
@@ -267,31 +277,6 @@ struct Keyed {
   std::uint64_t page() const { return address / kPage; }
 };
 
-// Sorts by page, stably: a least-significant-digit radix sort over the bits
-// in which the pages differ — one pass of 8 bits for requests within 1 MiB,
-// two within 256 MiB — since a comparison sort costs ~40 ns per request
-// here, more than the kernel's work per request in a dense page.
-void sort_by_page(std::vector<Keyed>& keyed, std::vector<Keyed>& other) {
-  if (keyed.size() < 2) return;
-  std::uint64_t lowest = keyed[0].page(), highest = lowest;
-  bool sorted = true;
-  for (size_t i = 1; i < keyed.size(); ++i) {
-    const std::uint64_t page = keyed[i].page();
-    sorted = sorted && keyed[i - 1].page() <= page;
-    lowest = std::min(lowest, page);
-    highest = std::max(highest, page);
-  }
-  if (sorted) return;
-  other.resize(keyed.size());
-  for (unsigned shift = 0; shift < 64 && ((highest - lowest) >> shift) != 0; shift += 8) {
-    size_t start[257] = {};
-    for (const Keyed& k : keyed) ++start[(((k.page() - lowest) >> shift) & 0xff) + 1];
-    for (size_t d = 1; d < 257; ++d) start[d] += start[d - 1];
-    for (const Keyed& k : keyed) other[start[((k.page() - lowest) >> shift) & 0xff]++] = k;
-    keyed.swap(other);
-  }
-}
-
 // An iovec of the fast path that reads a span of one page for two or more
 // requests, keyed[first, last), from `start` into `scratch`. (Every other
 // iovec is one request as it is, read straight into its buffer.)
@@ -302,93 +287,203 @@ struct Span {
   unsigned char* scratch;
 };
 
+// One process_vm_readv: iovecs up to `end`, `bytes` in all.
+struct Call {
+  size_t end;
+  size_t bytes;
+};
+
+// An array that only grows, left uninitialised (`new T[n]` of a trivial T):
+// every element the fast path reads it has written first.
+template <class T>
+class Grown {
+ public:
+  T* of(size_t n) {
+    if (n > capacity_) {
+      data_.reset(new T[n]);
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  size_t capacity_ = 0;
+};
+
 // The fast path's working memory, kept per thread from one read_many to the
 // next (fresh allocations of ~120 bytes per request on every call showed as
 // page faults); at most kKeptRequests requests' worth stays between calls.
 struct FastPlan {
-  std::vector<Keyed> keyed, other;
-  std::vector<Span> spans;
-  std::vector<iovec> local, remote;
-  std::vector<size_t> first_keyed;           // per iovec, its first request in keyed; one more at the end
-  std::unique_ptr<unsigned char[]> scratch;  // not zeroed: the kernel fills it
-  size_t scratch_capacity = 0;
+  Grown<Keyed> keyed_store, other_store;
+  Grown<Span> span_store;
+  Grown<iovec> local_store, remote_store;
+  Grown<size_t> first_keyed_store;  // per iovec, its first request in keyed; one more at the end
+  Grown<Call> call_store;
+  Grown<std::uint32_t> histogram_store;
+  Grown<unsigned char> scratch_store;  // not zeroed: the kernel fills it
+
+  // The plan of this read_many, pointing into the stores.
+  Keyed* keyed = nullptr;
+  size_t keyed_count = 0;
+  Span* spans = nullptr;
+  size_t span_count = 0;
+  iovec *local = nullptr, *remote = nullptr;
+  size_t iovec_count = 0;
+  size_t* first_keyed = nullptr;
+  Call* calls = nullptr;
+  size_t call_count = 0;
 
   static constexpr size_t kKeptRequests = 64 * 1024;
 
-  void start() {
-    keyed.clear();
-    other.clear();
-    spans.clear();
-    first_keyed.clear();
-    local.clear();
-    remote.clear();
-  }
-  unsigned char* scratch_of(size_t size) {
-    if (size > scratch_capacity) {
-      scratch.reset(new unsigned char[size]);
-      scratch_capacity = size;
-    }
-    return scratch.get();
-  }
   void finish() {
-    if (keyed.capacity() > kKeptRequests) *this = FastPlan();
+    if (keyed_store.capacity() > kKeptRequests) *this = FastPlan();
   }
 };
 thread_local FastPlan t_fast_plan;
 
+// The width of the radix sort's digit for n requests: one pass for pages
+// that differ in up to log2(n)+1 bits (the counts then cost no more than a
+// pass over the requests), 8 to 16 bits.
+unsigned digit_bits(size_t n) {
+  unsigned bits = 1;
+  while (bits < 16 && (size_t{1} << bits) <= n) ++bits;
+  return std::max(8u, bits);
+}
+
+// Sorts keyed[0, n) by page, stably: a least-significant-digit radix sort
+// over the bits in which the pages differ — one pass for 10,000 requests
+// within 64 MiB — since a comparison sort costs ~40 ns per request here,
+// more than the kernel's work per request in a dense page. Returns the
+// sorted array: `keyed` or `other`.
+Keyed* sort_by_page(Keyed* keyed, Keyed* other, size_t n, Grown<std::uint32_t>& histogram) {
+  if (n < 2) return keyed;
+  std::uint64_t lowest = keyed[0].page(), highest = lowest;
+  bool sorted = true;
+  for (size_t i = 1; i < n; ++i) {
+    const std::uint64_t page = keyed[i].page();
+    sorted = sorted && keyed[i - 1].page() <= page;
+    lowest = std::min(lowest, page);
+    highest = std::max(highest, page);
+  }
+  if (sorted) return keyed;
+  unsigned width = 0;
+  while (width < 64 && ((highest - lowest) >> width) != 0) ++width;
+  const unsigned passes = (width + digit_bits(n) - 1) / digit_bits(n);
+  const unsigned digit = (width + passes - 1) / passes;
+  const std::uint64_t mask = (std::uint64_t{1} << digit) - 1;
+  std::uint32_t* start = histogram.of((size_t{1} << digit) + 1);
+  for (unsigned shift = 0; shift < width; shift += digit) {
+    std::fill_n(start, (size_t{1} << digit) + 1, 0);
+    for (size_t i = 0; i < n; ++i) ++start[(((keyed[i].page() - lowest) >> shift) & mask) + 1];
+    for (size_t d = 1; d <= mask; ++d) start[d] += start[d - 1];
+    for (size_t i = 0; i < n; ++i) other[start[((keyed[i].page() - lowest) >> shift) & mask]++] = keyed[i];
+    std::swap(keyed, other);
+  }
+  return keyed;
+}
+
 bool within_one_page(const Keyed& k) { return k.page() == (k.address + k.size - 1) / kPage; }
 
-// Resets every request (reset_request: in the same pass, one walk over the
-// caller's requests fewer) and groups the pending ones that lie within one
-// page; every other request is a piece of its own (one wider than a page
-// sorts by its first page). Returns how many failed at once.
-size_t plan_fast_path(ReadRequest* requests, size_t count, FastPlan& f) {
-  f.keyed.reserve(count);
-  size_t failed = 0;
+// Sizes every array of the plan for `count` requests, before any request is
+// touched: nothing after this allocates (but `completed`, see read_fast).
+void reserve(FastPlan& f, size_t count) {
+  f.keyed_count = f.span_count = f.iovec_count = f.call_count = 0;
+  f.keyed = f.keyed_store.of(count);
+  f.other_store.of(count);
+  f.histogram_store.of((size_t{1} << digit_bits(count)) + 1);
+  f.local = f.local_store.of(count);
+  f.remote = f.remote_store.of(count);
+  f.first_keyed = f.first_keyed_store.of(count + 1);
+  f.spans = f.span_store.of(count / 2 + 1);
+  f.calls = f.call_store.of(count + 1);
+  f.scratch_store.of(kScratch);
+}
+
+// Resets every request (what reset_request does, in the same pass) and copies the
+// pending ones into f.keyed, sorted by page. A pending request is marked
+// read whole at once: a call that fails undoes it (undo_unread). Returns
+// how many failed at once.
+size_t key_requests(ReadRequest* requests, size_t count, FastPlan& f) {
+  Keyed* keyed = f.keyed;
+  size_t n = 0, failed = 0;
   for (size_t i = 0; i < count; ++i) {
     ReadRequest& r = requests[i];
-    failed += reset_request(r) ? 1 : 0;
-    if (pending(r)) f.keyed.push_back({r.address, static_cast<unsigned char*>(r.buffer), r.size, i});
+    const bool impossible = r.size != 0 && impossible_range(r.address, r.size);
+    r.error = impossible ? EFAULT : 0;
+    r.bytes_read = impossible ? 0 : r.size;  // as reset_request, then the mark: one store
+    failed += impossible ? 1 : 0;
+    if (!impossible && r.size != 0)
+      keyed[n++] = {r.address, static_cast<unsigned char*>(r.buffer), r.size, i};
   }
-  sort_by_page(f.keyed, f.other);
-  size_t scratch_size = 0;
-  for (size_t i = 0; i < f.keyed.size();) {
-    const Keyed& first = f.keyed[i];
-    std::uint64_t start = first.address, end = first.address + first.size;
-    size_t last = i + 1;
-    if (within_one_page(first)) {
-      for (; last < f.keyed.size() && f.keyed[last].page() == first.page() && within_one_page(f.keyed[last]);
-           ++last) {
-        start = std::min(start, f.keyed[last].address);
-        end = std::max(end, f.keyed[last].address + f.keyed[last].size);
-      }
+  f.keyed_count = n;
+  f.keyed = sort_by_page(keyed, f.other_store.of(count), n, f.histogram_store);
+  return failed;
+}
+
+// Where keyed[i] starts an iovec: the requests it covers, keyed[i, *last),
+// and its remote range. Requests within one page, all on the same page, are
+// one span; any other request is an iovec of its own (one wider than a page
+// sorted by its first page).
+void next_piece(const FastPlan& f, size_t i, size_t* last, std::uint64_t* start, size_t* length) {
+  const Keyed& first = f.keyed[i];
+  std::uint64_t from = first.address, end = first.address + first.size;
+  size_t k = i + 1;
+  if (within_one_page(first)) {
+    for (; k < f.keyed_count && f.keyed[k].page() == first.page() && within_one_page(f.keyed[k]); ++k) {
+      from = std::min(from, f.keyed[k].address);
+      end = std::max(end, f.keyed[k].address + f.keyed[k].size);
     }
-    const size_t length = end - start;
-    if (last - i > 1) {
-      f.spans.push_back({f.remote.size(), i, last, start, nullptr});
-      scratch_size += length;
+  }
+  *last = k;
+  *start = from;
+  *length = static_cast<size_t>(end - from);
+}
+
+// Plans the calls (into the arrays reserve sized): iovecs in page order, at
+// most kMaxIovecs a call, and the spans of one call within kScratch bytes of
+// scratch (a span is at most a page, so one always fits).
+void plan_calls(FastPlan& f) {
+  const size_t n = f.keyed_count;
+  unsigned char* scratch = f.scratch_store.of(kScratch);
+  size_t iov = 0, spans = 0, calls = 0, call_start = 0, call_bytes = 0, used = 0;
+  for (size_t i = 0; i < n;) {
+    size_t last = 0, length = 0;
+    std::uint64_t start = 0;
+    next_piece(f, i, &last, &start, &length);
+    const bool span = last - i > 1;
+    if (iov - call_start == kMaxIovecs || (span && used + length > kScratch)) {
+      f.calls[calls++] = {iov, call_bytes};
+      call_start = iov;
+      call_bytes = used = 0;
     }
-    f.remote.push_back({reinterpret_cast<void*>(static_cast<std::uintptr_t>(start)), length});
-    f.local.push_back({first.buffer, length});
-    f.first_keyed.push_back(i);
+    unsigned char* to = f.keyed[i].buffer;
+    if (span) {
+      to = scratch + used;
+      used += length;
+      f.spans[spans++] = {iov, i, last, start, to};
+    }
+    f.remote[iov].iov_base = reinterpret_cast<void*>(static_cast<std::uintptr_t>(start));
+    f.remote[iov].iov_len = length;
+    f.local[iov].iov_base = to;
+    f.local[iov].iov_len = length;
+    f.first_keyed[iov++] = i;
+    call_bytes += length;
     i = last;
   }
-  f.first_keyed.push_back(f.keyed.size());
-  if (scratch_size == 0) return failed;
-  unsigned char* at = f.scratch_of(scratch_size);
-  for (Span& span : f.spans) {
-    span.scratch = at;
-    f.local[span.iovec].iov_base = at;
-    at += f.local[span.iovec].iov_len;
-  }
-  return failed;
+  f.first_keyed[iov] = n;
+  if (iov > call_start) f.calls[calls++] = {iov, call_bytes};
+  f.iovec_count = iov;
+  f.span_count = spans;
+  f.call_count = calls;
 }
 
 // Copies the values of the spans among iovecs [0, end), which were read
 // whole, out of the spans from `*next` on (the most common sizes inline:
 // memcpy of a constant size is a single move, a call otherwise).
 void hand_out(const FastPlan& f, size_t end, size_t* next) {
-  for (; *next < f.spans.size() && f.spans[*next].iovec < end; ++*next) {
+  for (; *next < f.span_count && f.spans[*next].iovec < end; ++*next) {
     const Span& span = f.spans[*next];
     for (size_t k = span.first; k < span.last; ++k) {
       const Keyed& r = f.keyed[k];
@@ -402,11 +497,22 @@ void hand_out(const FastPlan& f, size_t end, size_t* next) {
   }
 }
 
-// Marks the requests of iovecs [first, last) complete.
-void complete(ReadRequest* requests, const FastPlan& f, size_t first, size_t last) {
-  for (size_t k = f.first_keyed[first]; k < f.first_keyed[last]; ++k) {
-    ReadRequest& r = requests[f.keyed[k].index];
-    r.bytes_read = r.size;
+// Clears the mark key_requests set on every pending request.
+void unmark(ReadRequest* requests, const FastPlan& f) {
+  for (size_t k = 0; k < f.keyed_count; ++k) requests[f.keyed[k].index].bytes_read = 0;
+}
+
+// After a call failed: only the requests of the calls that copied all they
+// were given, iovecs [first, last) of `completed`, keep their mark; the rest
+// are pending again, for read_pending.
+void undo_unread(ReadRequest* requests, const FastPlan& f,
+                 const std::vector<std::pair<size_t, size_t>>& completed) {
+  unmark(requests, f);
+  for (const auto& [first, last] : completed) {
+    for (size_t k = f.first_keyed[first]; k < f.first_keyed[last]; ++k) {
+      ReadRequest& r = requests[f.keyed[k].index];
+      r.bytes_read = r.size;
+    }
   }
 }
 
@@ -417,16 +523,16 @@ void complete(ReadRequest* requests, const FastPlan& f, size_t first, size_t las
 // task is gone (then the careful path reports it).
 bool read_fast_planned(const Task::Impl& t, ReadRequest* requests, size_t count, FastPlan& f,
                        size_t* failed) {
-  *failed = plan_fast_path(requests, count, f);
+  reserve(f, count);
+  *failed = key_requests(requests, count, f);
+  plan_calls(f);
   size_t next_span = 0;
   std::vector<std::pair<size_t, size_t>> completed;  // iovec ranges, once a call has failed
   bool all = true;
-  for (size_t p = 0; p < f.remote.size(); p += kMaxIovecs) {
-    const size_t n = std::min(kMaxIovecs, f.remote.size() - p);
-    size_t want = 0;
-    for (size_t k = p; k < p + n; ++k) want += f.remote[k].iov_len;
-    const ssize_t got = posix::retry_on_eintr(
-        [&] { return ::process_vm_readv(t.pid, f.local.data() + p, n, f.remote.data() + p, n, 0); });
+  for (size_t c = 0, p = 0; c < f.call_count; p = f.calls[c++].end) {
+    const size_t n = f.calls[c].end - p;
+    const ssize_t got =
+        posix::retry_on_eintr([&] { return ::process_vm_readv(t.pid, f.local + p, n, f.remote + p, n, 0); });
     // The pid named our task during the call only if the task has not been
     // reaped since: otherwise the bytes may be a stranger's, and none stays.
     if (backend::reaped(t.pidfd.get())) {
@@ -436,34 +542,29 @@ bool read_fast_planned(const Task::Impl& t, ReadRequest* requests, size_t count,
       all = false;
       break;
     }
-    if (got < 0 || static_cast<size_t>(got) != want) {
+    if (got < 0 || static_cast<size_t>(got) != f.calls[c].bytes) {
       if (all) completed.emplace_back(0, p);
       all = false;
-      while (next_span < f.spans.size() && f.spans[next_span].iovec < p + n) ++next_span;
+      while (next_span < f.span_count && f.spans[next_span].iovec < p + n) ++next_span;
       if (got < 0 && errno != EFAULT) break;  // a refusal, not a range: the careful path decides
       continue;
     }
     hand_out(f, p + n, &next_span);
     if (!all) completed.emplace_back(p, p + n);
   }
-  if (all) {
-    // Every pending request is complete (in order, not by index).
-    for (size_t i = 0; i < count; ++i) {
-      if (pending(requests[i])) requests[i].bytes_read = requests[i].size;
-    }
-    return true;
-  }
-  for (const auto& [first, last] : completed) complete(requests, f, first, last);
-  return false;
+  if (!all) undo_unread(requests, f, completed);
+  return all;
 }
 
 bool read_fast(const Task::Impl& t, ReadRequest* requests, size_t count, size_t* failed) {
   FastPlan& f = t_fast_plan;
-  f.start();
   bool done = false;
   try {
     done = read_fast_planned(t, requests, count, f, failed);
   } catch (...) {
+    // Only `completed` can throw (bad_alloc) once requests are marked:
+    // none stays marked read.
+    unmark(requests, f);
     f.finish();
     throw;
   }

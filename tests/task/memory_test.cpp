@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -276,6 +277,118 @@ TEST(TaskReadMany, ExitedTaskThrowsEsrch) {
   r[0].buffer = out;
   r[0].size = 8;
   EXPECT_EQ(error_from([&] { t.task().read_many(r); }).errno_value(), ESRCH);
+}
+
+// What one read of [address, address+size) in the target's "large" region
+// (or elsewhere) must give: the bytes readable from the start (the region up
+// to its unmapped page, or its end) and EFAULT if that is short of size.
+struct LargeModel {
+  std::uint64_t start, hole, end;  // the region, its unmapped page, its end
+  std::uint64_t noaccess;
+  size_t readable(const ReadRequest& r) const {
+    if (r.address < start || r.address >= end) return 0;  // noaccess, impossible
+    if (r.address >= hole && r.address < hole + 4096) return 0;
+    const std::uint64_t stop = r.address < hole ? hole : end;
+    return static_cast<size_t>(std::min<std::uint64_t>(r.size, stop - r.address));
+  }
+};
+
+// Requests of every shape the fast path treats differently, in random
+// order: many small ones sharing pages (spans), page-crossing and wider than
+// a page (iovecs of their own), duplicates and overlaps, ranges running into
+// the unmapped page or inside it, PROT_NONE, empty, and ranges no mapping
+// can hold.
+std::vector<ReadRequest> random_requests(const LargeModel& m, size_t count, std::mt19937_64& rng,
+                                         std::vector<unsigned char>& arena) {
+  std::vector<ReadRequest> requests(count);
+  std::vector<size_t> offsets(count);
+  const std::uint64_t length = m.end - m.start;
+  size_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    ReadRequest& r = requests[i];
+    const unsigned pick = static_cast<unsigned>(rng() % 100);
+    if (pick < 50) {
+      static constexpr size_t kSmall[] = {1, 2, 4, 8, 8, 8, 16, 24};
+      r.size = (pick < 40) ? kSmall[rng() % 8] : 1 + rng() % 64;
+      r.address = m.start + rng() % (length - r.size);
+    } else if (pick < 60) {
+      r.size = 1 + rng() % (3 * 4096 + 100);
+      r.address = m.start + rng() % (length - r.size);
+    } else if (pick < 68 && i > 0) {
+      const ReadRequest& earlier = requests[rng() % i];
+      r.address = earlier.address + (rng() % 2) * (earlier.size / 2);
+      r.size = std::max<size_t>(1, earlier.size - (earlier.size / 2));
+    } else if (pick < 73) {
+      r.address = m.hole - 1 - rng() % 200;
+      r.size = static_cast<size_t>(m.hole - r.address) + 1 + rng() % 300;
+    } else if (pick < 77) {
+      r.size = 1 + rng() % 64;
+      r.address = m.hole + rng() % (4096 - r.size);
+    } else if (pick < 80) {
+      r.size = 8;
+      r.address = m.noaccess + rng() % 4088;
+    } else if (pick < 83) {
+      r.size = 0;
+      r.address = (rng() % 2) ? m.hole : m.start + rng() % length;
+    } else if (pick < 85) {
+      r.size = 16;
+      r.address = ~std::uint64_t{0} - rng() % 10;
+    } else {
+      const std::uint64_t page = m.start + (1 + rng() % (length / 4096 - 1)) * 4096;
+      r.size = 2 + rng() % 30;
+      r.address = page - 1 - rng() % (r.size - 1);
+      if (r.address + r.size > m.end) r.address = m.end - r.size;
+    }
+    offsets[i] = total;
+    total += r.size;
+  }
+  arena.assign(total + 1, 0xAA);
+  for (size_t i = 0; i < count; ++i) requests[i].buffer = arena.data() + offsets[i];
+  return requests;
+}
+
+// read_many gives every request what a read of it alone would give, whatever
+// the mix: checked against the target's own bytes for counts around the
+// batch size (1024), past the radix sort's widest digit (65536) and past
+// the per-thread plan's kept size, calls whose spans fill the 128 KiB
+// scratch many times over, and the same plan reused from call to call.
+TEST(TaskReadMany, GivesEachRequestWhatASeparateReadWouldForRandomMixes) {
+  Target t;
+  LargeModel m;
+  m.start = t.address("large");
+  m.end = m.start + t.size("large");
+  m.hole = t.address("large_hole");
+  m.noaccess = t.address("noaccess");
+  ASSERT_GT(m.hole, m.start);
+  ASSERT_LT(m.hole + 4096, m.end);
+  Bytes truth = t.own_bytes(m.start, static_cast<size_t>(m.hole - m.start));
+  const Bytes after = t.own_bytes(m.hole + 4096, static_cast<size_t>(m.end - m.hole - 4096));
+  truth.resize(truth.size() + 4096, 0);
+  truth.insert(truth.end(), after.begin(), after.end());
+  ASSERT_EQ(truth.size(), m.end - m.start);
+
+  std::mt19937_64 rng(20261201);
+  for (const size_t count : {1, 2, 7, 300, 1024, 1025, 4000, 40000, 70000, 3000}) {
+    SCOPED_TRACE("count " + std::to_string(count));
+    std::vector<unsigned char> arena;
+    std::vector<ReadRequest> requests = random_requests(m, count, rng, arena);
+    for (int round = 0; round < 2; ++round) {  // the second call reuses the results and the plan
+      const size_t complete = t.task().read_many(requests);
+      size_t expected_complete = 0;
+      for (size_t i = 0; i < count; ++i) {
+        const ReadRequest& r = requests[i];
+        const size_t want = m.readable(r);
+        SCOPED_TRACE("request " + std::to_string(i) + " " + hex(r.address) + "+" + std::to_string(r.size));
+        ASSERT_EQ(r.bytes_read, want);
+        ASSERT_EQ(r.error, want == r.size ? 0 : EFAULT);
+        if (want == r.size) ++expected_complete;
+        if (want > 0) {
+          ASSERT_EQ(0, std::memcmp(r.buffer, &truth[r.address - m.start], want));
+        }
+      }
+      EXPECT_EQ(complete, expected_complete);
+    }
+  }
 }
 
 // One read_many of 10,000 ranges (100 of them unmapped) must batch: at most

@@ -56,6 +56,7 @@ Target::Target(std::vector<std::string> args, const std::function<void(Command&)
 
 void Target::read_report() {
   addresses_.clear();
+  sizes_.clear();
   for (;;) {
     const std::string line = read_line();
     if (line.empty() || line == "ready") break;
@@ -63,7 +64,9 @@ void Target::read_report() {
     std::string name, value;
     in >> name >> value;
     addresses_[name] = std::strtoull(value.c_str(), nullptr, 0);
-    if (name == "buffer") in >> buffer_size_;
+    std::size_t size = 0;
+    if (in >> size) sizes_[name] = size;
+    if (name == "buffer") buffer_size_ = size;
   }
   if (addresses_.count("buffer") == 0) ADD_FAILURE() << "tp_task_target gave no startup report";
 }
@@ -83,6 +86,15 @@ std::uint64_t Target::address(const std::string& name) const {
   auto it = addresses_.find(name);
   if (it == addresses_.end()) {
     ADD_FAILURE() << "tp_task_target reported no '" << name << "'";
+    return 0;
+  }
+  return it->second;
+}
+
+std::size_t Target::size(const std::string& name) const {
+  auto it = sizes_.find(name);
+  if (it == sizes_.end()) {
+    ADD_FAILURE() << "tp_task_target reported no size of '" << name << "'";
     return 0;
   }
   return it->second;

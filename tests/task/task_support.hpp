@@ -44,6 +44,8 @@ class Target {
   // Addresses from the startup report ("buffer", "hole", …).
   std::uint64_t address(const std::string& name) const;
   std::size_t buffer_size() const { return buffer_size_; }
+  // The size a report line gave after the address ("buffer", "large").
+  std::size_t size(const std::string& name) const;
 
   // Sends one command line; returns the answer line (without "\n"), or
   // records a failure and returns "" if none comes within kLong.
@@ -67,6 +69,7 @@ class Target {
   std::optional<taskport::Task> task_;
   pid_t pid_ = -1;
   std::map<std::string, std::uint64_t> addresses_;
+  std::map<std::string, std::size_t> sizes_;
   std::size_t buffer_size_ = 0;
   std::string pending_;
 };

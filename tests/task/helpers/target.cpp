@@ -21,6 +21,10 @@
 //   noaccess 0x<addr>        a PROT_NONE page
 //   readonly 0x<addr>        a PROT_READ page holding the pattern
 //   code 0x<addr>            a function in the program's (read-only) text
+//   large 0x<addr> <size>    kLargePages pages of a pattern, read-write, but
+//                            for page kLargeHole, which is unmapped (the
+//                            read_many tests' many-page requests)
+//   large_hole 0x<addr>      that page
 //
 // Commands (one line each; every answer is one line):
 //   hex 0x<addr> <len>  → "hex <2*len lowercase hex digits>" (own loads)
@@ -47,6 +51,8 @@
 namespace {
 
 constexpr size_t kBufferSize = 64 * 1024;
+constexpr size_t kLargePages = 384;  // 1.5 MiB: more than read_many's 128 KiB scratch many times over
+constexpr size_t kLargeHole = 300;
 
 void fill_pattern(unsigned char* p, size_t n, unsigned seed) {
   for (size_t k = 0; k < n; ++k) p[k] = static_cast<unsigned char>((k * 131 + seed) ^ (k >> 8));
@@ -111,6 +117,11 @@ int main(int argc, char** argv) {
 
   void* noaccess = map_pages(1, PROT_NONE);
 
+  auto* large = static_cast<unsigned char*>(map_pages(kLargePages, PROT_READ | PROT_WRITE));
+  fill_pattern(large, kLargePages * 4096, 17);
+  unsigned char* large_hole = large + kLargeHole * 4096;
+  if (munmap(large_hole, 4096) != 0) die("munmap");
+
   auto* readonly = static_cast<unsigned char*>(map_pages(1, PROT_READ | PROT_WRITE));
   fill_pattern(readonly, 4096, 13);
   if (mprotect(readonly, 4096, PROT_READ) != 0) die("mprotect");
@@ -154,6 +165,8 @@ int main(int argc, char** argv) {
   std::printf("noaccess %p\n", noaccess);
   std::printf("readonly %p\n", static_cast<void*>(readonly));
   std::printf("code %p\n", reinterpret_cast<void*>(&tp_target_code_marker));
+  std::printf("large %p %zu\n", static_cast<void*>(large), kLargePages * 4096);
+  std::printf("large_hole %p\n", static_cast<void*>(large_hole));
   std::printf("ready\n");
   std::fflush(stdout);
 
