@@ -7,12 +7,17 @@
 
    With CPU it first pins itself (and so every thread it starts) to that CPU,
    so that the benchmark process, pinned elsewhere, keeps its own. Prints
-   "ready" once all N threads run; ends when killed. */
+   "ready" once all N threads run; ends when killed, or when its parent (the
+   benchmark) ends, however it ends: PR_SET_PDEATHSIG, so that a benchmark
+   killed by a timeout or a signal leaves no spinning orphan behind. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 static volatile unsigned long counters[1024];
 static volatile int started;
@@ -29,6 +34,9 @@ static void* worker(void* arg) {
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? atoi(argv[1]) : 40;
+  const pid_t parent = getppid();
+  /* A parent that died before the prctl is seen as a new parent after it. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent) return 1;
   if (argc > 2) {
     cpu_set_t set;
     CPU_ZERO(&set);
