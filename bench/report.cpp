@@ -24,10 +24,18 @@
 namespace {
 
 // The spawn methods every full run must contain, in table order.
-const std::vector<std::string> kMethods = {"floor",           "floor_pidfd_signals", "taskport",
-                                           "taskport_hook",   "taskport_suspended",  "posix_spawn_pidfd",
-                                           "fork_exec_pidfd", "boost_v2_default",    "boost_v2_vfork",
-                                           "rust_std",        "rust_std_pre_exec"};
+const std::vector<std::string> kMethods = {"floor",
+                                           "floor_pidfd_signals",
+                                           "floor_suspended",
+                                           "taskport",
+                                           "taskport_hook",
+                                           "taskport_suspended",
+                                           "posix_spawn_pidfd",
+                                           "fork_exec_pidfd",
+                                           "boost_v2_default",
+                                           "boost_v2_vfork",
+                                           "rust_std",
+                                           "rust_std_pre_exec"};
 // The other libraries' ways of spawning: taskport must be below each.
 const std::vector<std::string> kPeers = {"posix_spawn_pidfd", "boost_v2_vfork",    "boost_v2_default",
                                          "rust_std",          "rust_std_pre_exec", "fork_exec_pidfd"};
@@ -414,10 +422,10 @@ int main(int argc, char** argv) {
         if (c == '_') c = ' ';
       // Fixed colours (gnuplot's default palette repeats after 8), one per
       // method of kMethods in order (they repeat if methods are added): the
-      // floors in black and grey, the taskport family in blues and drawn
+      // floors in black and greys, the taskport family in blues and drawn
       // thicker.
-      static const char* const kColors[] = {"#000000", "#737373", "#08519c", "#3182bd", "#6baed6", "#31a354",
-                                            "#de2d26", "#fd8d3c", "#8c510a", "#756bb1", "#c51b8a"};
+      static const char* const kColors[] = {"#000000", "#737373", "#bdbdbd", "#08519c", "#3182bd", "#6baed6",
+                                            "#31a354", "#de2d26", "#fd8d3c", "#8c510a", "#756bb1", "#c51b8a"};
       const char* colour = kColors[k % (sizeof kColors / sizeof kColors[0])];
       const bool ours = kMethods[k].rfind("taskport", 0) == 0;
       plotted.push_back(block + " using 1:2:3:4 with yerrorlines lw " + (ours ? "3" : "1.5") + " pt " +

@@ -14,12 +14,19 @@
 //                        taskport's clone3 stub (src/linux/clone3.cpp is
 //                        compiled into this program): there is no other way
 //                        to run a CLONE_VM child of clone3 on its own stack.
+//   floor_suspended      the floor of taskport_suspended: the child asks
+//                        PTRACE_TRACEME before execve, the parent waits for
+//                        the post-exec SIGTRAP stop with a blocking waitpid
+//                        (which taskport cannot use: an application's
+//                        waitpid(-1) could take that report first); detached
+//                        and reaped outside the timed region.
 // The parent resumes once the child has exec'd (or died); a failed execve
 // leaves its errno in shared memory (CLONE_VM), so the caller knows exec
 // succeeded at no extra cost.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,11 +69,18 @@ int guarded_child(void* arg) {
   _exit(127);
 }
 
-}  // namespace
+int traced_child(void* arg) {
+  auto* c = static_cast<FloorChild*>(arg);
+  if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0) != 0) _exit(126);
+  execve(c->path, c->argv, c->envp);
+  c->exec_errno = errno;
+  _exit(127);
+}
 
+}  // namespace
 int main(int argc, char** argv) {
   using namespace taskport_bench;
-  Options o = parse_options(argc, argv, {"floor", "floor_pidfd_signals"});
+  Options o = parse_options(argc, argv, {"floor", "floor_pidfd_signals", "floor_suspended"});
   static FloorChild child{nullptr, nullptr, nullptr, 0, 0};
   child.path = o.target.c_str();
   child.argv = target_argv(o.target);
@@ -110,5 +124,20 @@ int main(int argc, char** argv) {
                    close(task_pidfd);
                    reap_pidfd(pidfd);
                  }};
-  return run_spawn_benchmarks(argc, argv, {floor, guarded});
+  Method suspended{"floor_suspended",
+                   [&] {
+                     child.exec_errno = 0;
+                     pid = clone(traced_child, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
+                     if (pid < 0) throw_errno(errno, "clone");
+                     int status = 0;
+                     if (waitpid(pid, &status, 0) != pid) throw_errno(errno, "waitpid");
+                     if (child.exec_errno != 0) throw_errno(child.exec_errno, "execve");
+                     if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP)
+                       throw_errno(ECHILD, "no post-exec stop");
+                   },
+                   [&] {
+                     ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+                     reap_pid(pid);
+                   }};
+  return run_spawn_benchmarks(argc, argv, {floor, guarded, suspended});
 }
