@@ -248,7 +248,7 @@ void read_pending(const Task::Impl& t, ReadRequest* requests, size_t count) {
 // for many small reads the per-iovec work, not the system call, dominates:
 // requests that lie within one page are read as one span of that page (into
 // a scratch buffer, handed out from there), every other request straight
-// into its buffer, in page order, kMaxIovecs per call. A call that
+// into its buffer, grouped by page, kMaxIovecs per call. A call that
 // copies everything it was given completes its requests; the first call
 // that does not (a range that cannot be read, a refusal, the task gone)
 // ends the fast path, and whatever it has not completed goes through
@@ -344,7 +344,7 @@ struct FastPlan {
 thread_local FastPlan t_fast_plan;
 
 // The width of the radix sort's digit for n requests: one pass for pages
-// that differ in up to log2(n)+1 bits (the counts then cost no more than a
+// that differ in up to log2(n)+1 bits (its counts then cost no more than a
 // pass over the requests), 8 to 16 bits.
 unsigned digit_bits(size_t n) {
   unsigned bits = 1;
@@ -352,33 +352,62 @@ unsigned digit_bits(size_t n) {
   return std::max(8u, bits);
 }
 
-// Sorts keyed[0, n) by page, stably: a least-significant-digit radix sort
-// over the bits in which the pages differ — one pass for 10,000 requests
-// within 64 MiB — since a comparison sort costs ~40 ns per request here,
-// more than the kernel's work per request in a dense page. Returns the
-// sorted array: `keyed` or `other`.
-Keyed* sort_by_page(Keyed* keyed, Keyed* other, size_t n, Grown<std::uint32_t>& histogram) {
-  if (n < 2) return keyed;
-  std::uint64_t lowest = keyed[0].page(), highest = lowest;
+// What key_requests learns of the pages on its way, so that sorting needs
+// no pass of its own to learn it: their bounds, whether they came in order,
+// and the counts of the first digit (page & mask), counts[d + 1] for d.
+struct PageCensus {
+  std::uint64_t lowest = ~std::uint64_t{0}, highest = 0, previous = 0;
   bool sorted = true;
-  for (size_t i = 1; i < n; ++i) {
-    const std::uint64_t page = keyed[i].page();
-    sorted = sorted && keyed[i - 1].page() <= page;
+  unsigned digit = 8;
+  std::uint64_t mask = 0xff;
+  std::uint32_t* counts = nullptr;
+
+  void add(std::uint64_t page) {
+    sorted = sorted && previous <= page;
+    previous = page;
     lowest = std::min(lowest, page);
     highest = std::max(highest, page);
+    ++counts[(page & mask) + 1];
   }
-  if (sorted) return keyed;
-  unsigned width = 0;
-  while (width < 64 && ((highest - lowest) >> width) != 0) ++width;
-  const unsigned passes = (width + digit_bits(n) - 1) / digit_bits(n);
-  const unsigned digit = (width + passes - 1) / passes;
-  const std::uint64_t mask = (std::uint64_t{1} << digit) - 1;
-  std::uint32_t* start = histogram.of((size_t{1} << digit) + 1);
-  for (unsigned shift = 0; shift < width; shift += digit) {
-    std::fill_n(start, (size_t{1} << digit) + 1, 0);
-    for (size_t i = 0; i < n; ++i) ++start[(((keyed[i].page() - lowest) >> shift) & mask) + 1];
-    for (size_t d = 1; d <= mask; ++d) start[d] += start[d - 1];
-    for (size_t i = 0; i < n; ++i) other[start[((keyed[i].page() - lowest) >> shift) & mask]++] = keyed[i];
+};
+
+// One stable counting pass: keyed[0, n) into `to`, by digit(k), from
+// counts[d + 1] of each digit d (made into starts here).
+template <class Digit>
+void counting_pass(const Keyed* keyed, Keyed* to, size_t n, std::uint32_t* counts, std::uint64_t mask,
+                   Digit digit) {
+  for (size_t d = 1; d <= mask; ++d) counts[d] += counts[d - 1];
+  for (size_t i = 0; i < n; ++i) to[counts[digit(keyed[i])]++] = keyed[i];
+}
+
+// The same, counting the digits first.
+template <class Digit>
+void counted_pass(const Keyed* keyed, Keyed* to, size_t n, std::uint32_t* counts, std::uint64_t mask,
+                  Digit digit) {
+  std::fill_n(counts, mask + 2, 0);
+  for (size_t i = 0; i < n; ++i) ++counts[digit(keyed[i]) + 1];
+  counting_pass(keyed, to, n, counts, mask, digit);
+}
+
+// Groups keyed[0, n) by page, stably (same-page requests adjacent, in their
+// order): a least-significant-digit radix sort, since a comparison sort
+// costs ~40 ns per request here, more than the kernel's work per request in
+// a dense page. The first pass is by page & mask, counted by `census`; the
+// later ones by the bits of page - lowest above it, only as far as the
+// pages differ (none for 10,000 requests within 64 MiB). The order that
+// results, by ((page - lowest) >> digit, page & mask), is one-to-one on
+// pages (the first part fixes a run of 2^digit consecutive pages, the
+// second the page in it), which is all the plan needs; it is page order up
+// to a rotation within each run. Returns the grouped array: keyed or other.
+Keyed* sort_by_page(Keyed* keyed, Keyed* other, size_t n, PageCensus& census) {
+  if (n < 2 || census.sorted) return keyed;
+  const std::uint64_t mask = census.mask, lowest = census.lowest;
+  counting_pass(keyed, other, n, census.counts, mask, [mask](const Keyed& k) { return k.page() & mask; });
+  std::swap(keyed, other);
+  for (unsigned shift = census.digit; shift < 64 && ((census.highest - lowest) >> shift) != 0;
+       shift += census.digit) {
+    counted_pass(keyed, other, n, census.counts, mask,
+                 [=](const Keyed& k) { return ((k.page() - lowest) >> shift) & mask; });
     std::swap(keyed, other);
   }
   return keyed;
@@ -407,6 +436,11 @@ void reserve(FastPlan& f, size_t count) {
 // how many failed at once.
 size_t key_requests(ReadRequest* requests, size_t count, FastPlan& f) {
   Keyed* keyed = f.keyed;
+  PageCensus census;
+  census.digit = digit_bits(count);
+  census.mask = (std::uint64_t{1} << census.digit) - 1;
+  census.counts = f.histogram_store.of(census.mask + 2);
+  std::fill_n(census.counts, census.mask + 2, 0);
   size_t n = 0, failed = 0;
   for (size_t i = 0; i < count; ++i) {
     ReadRequest& r = requests[i];
@@ -414,11 +448,13 @@ size_t key_requests(ReadRequest* requests, size_t count, FastPlan& f) {
     r.error = impossible ? EFAULT : 0;
     r.bytes_read = impossible ? 0 : r.size;  // as reset_request, then the mark: one store
     failed += impossible ? 1 : 0;
-    if (!impossible && r.size != 0)
+    if (!impossible && r.size != 0) {
       keyed[n++] = {r.address, static_cast<unsigned char*>(r.buffer), r.size, i};
+      census.add(r.address / kPage);
+    }
   }
   f.keyed_count = n;
-  f.keyed = sort_by_page(keyed, f.other_store.of(count), n, f.histogram_store);
+  f.keyed = sort_by_page(keyed, f.other_store.of(count), n, census);
   return failed;
 }
 
@@ -441,7 +477,7 @@ void next_piece(const FastPlan& f, size_t i, size_t* last, std::uint64_t* start,
   *length = static_cast<size_t>(end - from);
 }
 
-// Plans the calls (into the arrays reserve sized): iovecs in page order, at
+// Plans the calls (into the arrays reserve sized): iovecs grouped by page, at
 // most kMaxIovecs a call, and the spans of one call within kScratch bytes of
 // scratch (a span is at most a page, so one always fits).
 void plan_calls(FastPlan& f) {
