@@ -341,9 +341,12 @@ class TASKPORT_API Task {
   // — its last thread is kept in that stop: is_held_at_exit() turns true
   // and memory, regions, threads and (once suspend()ed) registers can be
   // read. Works on a suspended task too (the hold starts with the threads
-  // the suspension holds; a start-suspended child's first thread is
-  // attached for the hold when it is resumed, a few microseconds after its
-  // first instruction). A second call while holding does nothing. Needs
+  // the suspension holds; a start-suspended child's first thread, attached
+  // by PTRACE_TRACEME, is let go and seized again for the hold when it is
+  // resumed: it runs unheld from its first instruction until the tracer
+  // thread's next system call — microseconds, or, when the child takes the
+  // tracer thread's CPU, until the scheduler gives it back; a program that
+  // ends that soon ends unheld). A second call while holding does nothing. Needs
   // ptrace attach access, like suspend(); the same errors (EPERM with the
   // reason or naming another tracer, EAGAIN, ESRCH), in Step::hold_at_exit.
   //

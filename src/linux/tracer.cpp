@@ -848,7 +848,9 @@ namespace {
 // traced. A thread in its exit stop stays there (the hold decides); a
 // start-suspended child's first thread, attached by PTRACE_TRACEME (which
 // PTRACE_INTERRUPT and PTRACE_LISTEN do not work on), is detached and seized
-// again at once — a few microseconds in which it runs unheld.
+// again at once — a few microseconds in which it runs unheld, or longer
+// when the detach wakes it on this thread's CPU and it runs first (a `true`
+// pinned to the same CPU ended unheld one time in two).
 void give_back_to_hold(ExitHold& h, const Suspension& s, pid_t tid, int pending_signal) noexcept {
   ExitHold::Thread* held = nullptr;
   try {
