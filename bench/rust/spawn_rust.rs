@@ -161,6 +161,9 @@ fn reap(mut spawned: (Child, OwnedFd)) {
     }
 }
 
+// Untimed spawns of each method before the first point.
+const PROCESS_WARMUP: usize = 200;
+
 fn main() {
     let o = parse_options();
     let mut plain = Command::new(&o.target);
@@ -170,6 +173,15 @@ fn main() {
         hooked.pre_exec(|| Ok(()));
     }
     let mut methods: Vec<(&str, &mut Command)> = vec![("rust_std", &mut plain), ("rust_std_pre_exec", &mut hooked)];
+    // Every method warms up once before anything is timed, as the C++
+    // harness does (bench/harness/harness.cpp, kProcessWarmup).
+    for (name, cmd) in methods.iter_mut() {
+        if o.only.is_empty() || o.only.iter().any(|m| m == name) {
+            for _ in 0..PROCESS_WARMUP {
+                reap(spawn(cmd));
+            }
+        }
+    }
     let mut ballast = Ballast { chunks: Vec::new() };
     let stdout = std::io::stdout();
     for &rss in &o.rss_mib {
