@@ -23,7 +23,8 @@ if(CMAKE_HOST_SYSTEM_NAME STREQUAL "Linux" AND NOT APPLE)
 endif()
 
 # CTest test `linux_aarch64_build` (label `cross`): the Linux library sources
-# compile for aarch64 with -Werror (tools/linux-aarch64-build; zig 0.11).
+# and the helper programs of the tests and benchmarks compile for aarch64
+# with -Werror (tools/linux-aarch64-build; zig 0.11).
 if(CMAKE_HOST_SYSTEM_NAME STREQUAL "Linux" AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   add_test(NAME linux_aarch64_build
            COMMAND "${PROJECT_SOURCE_DIR}/tools/linux-aarch64-build" "${PROJECT_BINARY_DIR}/aarch64-objects")
