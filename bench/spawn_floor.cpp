@@ -78,6 +78,7 @@ int traced_child(void* arg) {
 }
 
 }  // namespace
+
 int main(int argc, char** argv) {
   using namespace taskport_bench;
   Options o = parse_options(argc, argv, {"floor", "floor_pidfd_signals", "floor_suspended"});

@@ -253,9 +253,9 @@ std::string how_it_ended(const Child& child) {
 // vfork wake-up, one CPU). The looks first yield the CPU, for up to
 // kExecStopYield: on a shared CPU the child runs at once and this thread is
 // back when it stops; with a CPU to spare, the looks spin that long at most.
-// Then naps, growing. Naps alone made the start-suspended spawn 165 us on
-// one CPU (each wake-up took the CPU from the child mid-exec); yielding,
-// 60-70 us.
+// Then naps, growing. Naps alone made the start-suspended spawn 155 us on
+// one CPU (bench/run's taskport_suspended: each wake-up took the CPU from
+// the child mid-exec); yielding, ~50 us.
 std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::uint64_t mask,
                                                      const std::string& program) {
   const auto start = std::chrono::steady_clock::now();

@@ -611,7 +611,8 @@ bool read_fast(const Task::Impl& t, ReadRequest* requests, size_t count, size_t*
 // The whole of read_many. When the fast path completes every pending
 // request, the complete ones are all but those that failed at once.
 size_t read_requests(const Task::Impl& t, ReadRequest* requests, size_t count) {
-  if (t.use_mem_fd.load(std::memory_order_acquire)) {
+  // The fast path counts requests per digit in 32 bits.
+  if (t.use_mem_fd.load(std::memory_order_acquire) || count > std::numeric_limits<std::uint32_t>::max()) {
     reset_requests(requests, count);
   } else {
     size_t failed = 0;
