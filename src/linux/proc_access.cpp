@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "linux/proc_access.hpp"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -103,6 +104,29 @@ int proc_dir(const Task::Impl& task, Step step) {
 
 int open_proc_file(const Task::Impl& task, const char* name, int flags, Step step) {
   return ::openat(proc_dir(task, step), name, flags | O_CLOEXEC);
+}
+
+int open_other_thread_file(const Task::Impl& task, const char* name, int flags, Step step) {
+  const int dir = proc_dir(task, step);
+  UniqueFd threads(::openat(dir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!threads) return -1;
+  DIR* listing = ::fdopendir(threads.get());
+  if (listing == nullptr) return -1;
+  threads.release();  // closedir closes it
+  int fd = -1;
+  int error = ESRCH;
+  while (const dirent* entry = ::readdir(listing)) {
+    char* end = nullptr;
+    const long tid = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || tid == task.pid) continue;
+    const std::string path = std::string("task/") + entry->d_name + "/" + name;
+    fd = ::openat(dir, path.c_str(), flags | O_CLOEXEC);
+    if (fd >= 0) break;
+    error = errno;
+  }
+  ::closedir(listing);
+  if (fd < 0) errno = error;
+  return fd;
 }
 
 bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& out, Step step) {

@@ -35,6 +35,16 @@ int proc_dir(const Task::Impl& task, Step step);
 // Opens /proc/<pid>/<name> relative to proc_dir. Returns -1 with errno set.
 int open_proc_file(const Task::Impl& task, const char* name, int flags, Step step);
 
+// Opens task/<tid>/<name> of a thread other than the main one, relative to
+// proc_dir: the way to the address space once the main thread has exited
+// while others run on. Such a zombie main thread has no mm (kernel/exit.c
+// exit_mm), so /proc/<pid>/mem reads nothing, /proc/<pid>/maps is empty and
+// process_vm_readv of the pid fails with ESRCH, though the process and its
+// memory live. task/<tid> resolves under the verified /proc/<pid> only for
+// threads of that process, so a recycled tid cannot lead elsewhere. Returns
+// -1 with errno set (ESRCH: no other thread).
+int open_other_thread_file(const Task::Impl& task, const char* name, int flags, Step step);
+
 // Reads the whole of /proc/<pid>/<name>. Throws Error(errno, step, …) with
 // an explanation on failure.
 std::string read_proc_file(const Task::Impl& task, const char* name, Step step);

@@ -77,20 +77,44 @@ int mem_fd(const Task::Impl& t, Step step) {
   return t.mem_fd.get();
 }
 
-// A mem fd reads and writes 0 bytes once the address space it was opened
-// on is gone. If the task itself is gone that is ESRCH; if it is alive it has
-// exec'd a new program, and the fd is re-pointed at the new address space.
-// dup3 onto the same number swaps the file atomically, so threads that are
-// inside pread/pwrite on the old number never see a closed or foreign fd.
-// Returns false if the task has exited.
-bool renew_mem_fd_after_exec(const Task::Impl& t, Step step) {
-  if (backend::exited(t.pidfd.get())) return false;
-  UniqueFd fresh(open_mem(t, step));
-  if (!fresh) throw backend::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
+// Installs `fresh` as the task's mem fd. dup3 onto the same number swaps the
+// file atomically, so threads that are inside pread/pwrite on the old number
+// never see a closed or foreign fd.
+void install_mem_fd(const Task::Impl& t, UniqueFd fresh, Step step) {
   std::lock_guard<std::mutex> lock(t.proc_mutex);
-  if (::dup3(fresh.get(), t.mem_fd.get(), O_CLOEXEC) < 0) {
+  if (!t.mem_fd) {
+    t.mem_fd = std::move(fresh);
+  } else if (::dup3(fresh.get(), t.mem_fd.get(), O_CLOEXEC) < 0) {
     throw Error(errno, step, t.program, "dup3 of the renewed /proc/<pid>/mem fd");
   }
+}
+
+// The task's memory through a thread other than its main one
+// (open_other_thread_file: the main thread has exited, the others live on),
+// as the mem fd every later read and write uses. Returns false if the task
+// has exited or no such thread opens.
+bool switch_to_other_thread(const Task::Impl& t, Step step) {
+  if (backend::exited(t.pidfd.get())) return false;
+  UniqueFd fresh(backend::open_other_thread_file(t, "mem", O_RDWR, step));
+  if (!fresh) return false;
+  install_mem_fd(t, std::move(fresh), step);
+  t.use_mem_fd.store(true, std::memory_order_release);
+  return true;
+}
+
+// A mem fd reads and writes 0 bytes once the address space it was opened
+// on is gone, or when it names a main thread that has exited (it has no mm).
+// If the task itself is gone that is ESRCH. If it is alive: the first
+// renewal (`attempt` 0) re-points the fd at /proc/<pid>/mem again, which
+// names the new address space if the task has exec'd; the second, at a
+// thread other than the main one. Returns false if the task has exited or
+// there is nothing left to try.
+bool renew_mem_fd(const Task::Impl& t, Step step, int attempt) {
+  if (backend::exited(t.pidfd.get())) return false;
+  if (attempt > 0) return attempt == 1 && switch_to_other_thread(t, step);
+  UniqueFd fresh(open_mem(t, step));
+  if (!fresh) throw backend::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
+  install_mem_fd(t, std::move(fresh), step);
   return true;
 }
 
@@ -98,7 +122,7 @@ bool renew_mem_fd_after_exec(const Task::Impl& t, Step step) {
 // fd. Records EFAULT for unmapped/unreadable bytes (the kernel says EIO);
 // throws ESRCH when the task is gone.
 void pread_request(const Task::Impl& t, int fd, ReadRequest& r) {
-  bool renewed = false;
+  int renewals = 0;
   auto* out = static_cast<unsigned char*>(r.buffer);
   while (r.bytes_read < r.size) {
     const std::uint64_t at = r.address + r.bytes_read;
@@ -107,11 +131,10 @@ void pread_request(const Task::Impl& t, int fd, ReadRequest& r) {
     if (n > 0) {
       r.bytes_read += static_cast<size_t>(n);
     } else if (n == 0) {
-      if (renewed || !renew_mem_fd_after_exec(t, Step::read_memory)) {
+      if (!renew_mem_fd(t, Step::read_memory, renewals++)) {
         throw backend::access_error(t, ESRCH, Step::read_memory,
                                     "pread /proc/<pid>/mem " + range_text(r.address, r.size));
       }
-      renewed = true;
     } else {
       r.error = (errno == EIO) ? EFAULT : errno;
       return;
@@ -209,8 +232,13 @@ bool read_batch(const Task::Impl& t, ReadRequest* requests, const Batch& b) {
     case ENOSYS:
       switch_to_mem_fd(t, error, "process_vm_readv " + range_text(first.address, first.size));
       return false;
-    case EACCES:
     case ESRCH:
+      // The pid's main thread has exited while others run on: the memory is
+      // read through one of them from now on.
+      if (switch_to_other_thread(t, Step::read_memory)) return false;
+      throw backend::access_error(t, error, Step::read_memory,
+                                  "process_vm_readv " + range_text(first.address, first.size));
+    case EACCES:
       throw backend::access_error(t, error, Step::read_memory,
                                   "process_vm_readv " + range_text(first.address, first.size));
     default:
@@ -641,17 +669,16 @@ void Task::write(std::uint64_t address, const void* data, std::size_t size) {
   }
   const auto* in = static_cast<const unsigned char*>(data);
   size_t done = 0;
-  bool renewed = false;
+  int renewals = 0;
   while (done < size) {
     const ssize_t n = posix::retry_on_eintr(
         [&] { return ::pwrite(fd, in + done, size - done, static_cast<off_t>(address + done)); });
     if (n > 0) {
       done += static_cast<size_t>(n);
     } else if (n == 0) {
-      if (renewed || !renew_mem_fd_after_exec(t, Step::write_memory)) {
+      if (!renew_mem_fd(t, Step::write_memory, renewals++)) {
         throw backend::access_error(t, ESRCH, Step::write_memory, "pwrite /proc/<pid>/mem " + range);
       }
-      renewed = true;
     } else if (errno == EIO || errno == EFAULT) {
       std::string detail = range + ": not mapped in the task";
       if (done > 0) detail += " (the first " + std::to_string(done) + " bytes were written)";

@@ -49,8 +49,9 @@ MapsFile open_maps(const Task::Impl& task) {
 
 // The whole maps text, parsed. Every line must parse: the kernel's format is
 // ABI, so a line that does not is reported rather than silently dropped. A
-// task that has exited has no mm and an empty maps file; that is reported as
-// ESRCH, as the ioctl does.
+// task that has exited has no mm and an empty maps file, and so has a main
+// thread that has exited while others run on; both are reported as ESRCH,
+// as the ioctl does (through_maps then tries another thread).
 std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
   std::string text;
   // pread from offset 0: a handed-over descriptor's file position is shared
@@ -65,9 +66,7 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
                     " is not in the kernel's maps format (" + std::to_string(parsed.malformed_lines) +
                     " such lines)");
   }
-  if (parsed.regions.empty() && backend::exited(task.pidfd.get())) {
-    throw backend::access_error(task, ESRCH, Step::read_regions, maps_path(task));
-  }
+  if (parsed.regions.empty()) throw backend::access_error(task, ESRCH, Step::read_regions, maps_path(task));
   return std::move(parsed.regions);
 }
 
@@ -75,35 +74,61 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
   throw backend::access_error(task, error, Step::read_regions, "PROCMAP_QUERY on " + maps_path(task));
 }
 
-}  // namespace
+// Runs read(maps fd) on the task's maps file; if that finds no address space
+// (ESRCH) while the task lives, its main thread has exited and the others
+// run on (proc_access.hpp, open_other_thread_file): read again through one
+// of them.
+template <class Read>
+auto through_maps(const Task::Impl& t, Read read) {
+  {
+    const MapsFile maps = open_maps(t);
+    try {
+      return read(maps.fd);
+    } catch (const Error& e) {
+      if (e.errno_value() != ESRCH || backend::exited(t.pidfd.get())) throw;
+    }
+  }
+  UniqueFd other(backend::open_other_thread_file(t, "maps", O_RDONLY, Step::read_regions));
+  if (!other)
+    throw backend::access_error(t, errno, Step::read_regions, "open " + maps_path(t) + " of a thread");
+  return read(other.get());
+}
 
-std::vector<Region> Task::regions() const {
-  const Impl& t = common::present(impl_, Step::read_regions);
-  const MapsFile maps = open_maps(t);
+std::vector<Region> regions_through(const Task::Impl& t, int maps_fd) {
   std::vector<Region> regions;
   int error = 0;
-  switch (backend::query_regions(maps.fd, regions, error)) {
+  switch (backend::query_regions(maps_fd, regions, error)) {
     case QueryStatus::ok: return regions;
     case QueryStatus::failed: throw_query_failed(t, error);
     case QueryStatus::unavailable: break;
   }
-  return regions_from_text(t, maps.fd);
+  return regions_from_text(t, maps_fd);
 }
 
-std::optional<Region> Task::region_at(std::uint64_t address) const {
-  const Impl& t = common::present(impl_, Step::read_regions);
-  const MapsFile maps = open_maps(t);
+std::optional<Region> region_at_through(const Task::Impl& t, int maps_fd, std::uint64_t address) {
   std::optional<Region> region;
   int error = 0;
-  switch (backend::query_region_at(maps.fd, address, region, error)) {
+  switch (backend::query_region_at(maps_fd, address, region, error)) {
     case QueryStatus::ok: return region;
     case QueryStatus::failed: throw_query_failed(t, error);
     case QueryStatus::unavailable: break;
   }
-  for (Region& r : regions_from_text(t, maps.fd)) {
+  for (Region& r : regions_from_text(t, maps_fd)) {
     if (r.contains(address)) return std::move(r);
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<Region> Task::regions() const {
+  const Impl& t = common::present(impl_, Step::read_regions);
+  return through_maps(t, [&](int fd) { return regions_through(t, fd); });
+}
+
+std::optional<Region> Task::region_at(std::uint64_t address) const {
+  const Impl& t = common::present(impl_, Step::read_regions);
+  return through_maps(t, [&](int fd) { return region_at_through(t, fd, address); });
 }
 
 }  // namespace taskport

@@ -25,8 +25,10 @@ namespace {
 std::string smaps_path(const Task::Impl& task) { return "/proc/" + std::to_string(task.pid) + "/smaps"; }
 
 // Every line must parse and every mapping must have its Rss: the kernel's
-// format is ABI. A task that has exited has no mm and an empty smaps file;
-// that is reported as ESRCH, as regions() does.
+// format is ABI. A task that has exited has no mm and an empty smaps file,
+// and so has a main thread that has exited while others run on; both are
+// reported as ESRCH, as regions() does (the caller then tries another
+// thread).
 std::vector<Region> parse_smaps(const Task::Impl& task, const std::string& text) {
   backend::SmapsText parsed = backend::parse_proc_smaps(text);
   if (parsed.malformed_lines != 0) {
@@ -35,10 +37,16 @@ std::vector<Region> parse_smaps(const Task::Impl& task, const std::string& text)
                     " is not in the kernel's smaps format (" + std::to_string(parsed.malformed_lines) +
                     " such lines)");
   }
-  if (parsed.regions.empty() && backend::exited(task.pidfd.get())) {
-    throw backend::access_error(task, ESRCH, Step::read_regions, smaps_path(task));
-  }
+  if (parsed.regions.empty()) throw backend::access_error(task, ESRCH, Step::read_regions, smaps_path(task));
   return std::move(parsed.regions);
+}
+
+std::vector<Region> read_smaps(const Task::Impl& task, int fd) {
+  std::string text;
+  if (const int error = posix::read_to_end(fd, text); error != 0) {
+    throw backend::access_error(task, error, Step::read_regions, "read " + smaps_path(task));
+  }
+  return parse_smaps(task, text);
 }
 
 }  // namespace
@@ -52,11 +60,17 @@ std::vector<Region> Task::regions_with_resident_size() const {
     if ((error == EACCES || error == EPERM) && t.maps_fd) return regions();
     throw backend::access_error(t, error, Step::read_regions, "open " + smaps_path(t));
   }
-  std::string text;
-  if (const int error = posix::read_to_end(smaps.get(), text); error != 0) {
-    throw backend::access_error(t, error, Step::read_regions, "read " + smaps_path(t));
+  try {
+    return read_smaps(t, smaps.get());
+  } catch (const Error& e) {
+    // No address space through the main thread while the task lives: it
+    // has exited, the others run on (proc_access.hpp).
+    if (e.errno_value() != ESRCH || backend::exited(t.pidfd.get())) throw;
   }
-  return parse_smaps(t, text);
+  UniqueFd other(backend::open_other_thread_file(t, "smaps", O_RDONLY, Step::read_regions));
+  if (!other)
+    throw backend::access_error(t, errno, Step::read_regions, "open " + smaps_path(t) + " of a thread");
+  return read_smaps(t, other.get());
 }
 
 }  // namespace taskport

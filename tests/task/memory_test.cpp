@@ -14,8 +14,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -424,6 +427,92 @@ TEST(TaskReadMany, BatchesAtMost1024RangesPerSystemCall) {
   EXPECT_LE(first_call_iovecs, 64u);
   EXPECT_GE(calls, 1u);
   EXPECT_LE(calls, (10000u + 1023u) / 1024u + 2 * 100u + 1u);
+}
+
+// ---- a main thread that has exited --------------------------------------------------
+
+// Waits (bounded) until the target's main thread is a zombie: it has ended
+// while another thread runs on.
+bool main_thread_is_a_zombie(pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + tp_test::kLong;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t close = stat.rfind(')');
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z') return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// A thread of `pid` other than its main one (0 if none).
+pid_t other_thread(pid_t pid) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    const pid_t tid = static_cast<pid_t>(std::stol(entry.path().filename().string()));
+    if (tid != pid) return tid;
+  }
+  return 0;
+}
+
+// Once the main thread has ended, the pid's own routes to the memory show
+// nothing (process_vm_readv of the pid: ESRCH; /proc/<pid>/mem reads
+// nothing; /proc/<pid>/maps, smaps, cmdline and environ are empty, exe and
+// cwd are gone), though the process and its memory live on: reads, writes,
+// the regions and what the process is go through another of its threads,
+// checked against what the target's live thread reads itself and what its
+// /proc/<pid>/task/<tid> shows.
+TEST(TaskMainThreadExited, ReadsWritesAndRegionsGoThroughAnotherThread) {
+  Target t({"--main-exits"});
+  ASSERT_TRUE(main_thread_is_a_zombie(t.pid()));
+  const std::uint64_t buffer = t.address("buffer");
+  std::uint64_t raw = 0;
+  iovec local{&raw, 8}, remote{reinterpret_cast<void*>(static_cast<std::uintptr_t>(buffer)), 8};
+  ASSERT_EQ(::process_vm_readv(t.pid(), &local, 1, &remote, 1, 0), -1) << "the pid still reads";
+  ASSERT_EQ(errno, ESRCH);
+
+  EXPECT_EQ(read_bytes(t.task(), buffer, 64), t.own_bytes(buffer, 64));
+  std::vector<ReadRequest> r(2);
+  unsigned char out[2][16] = {};
+  r[0] = {buffer + 16, out[0], 16};
+  r[1] = {t.address("hole"), out[1], 16};
+  EXPECT_EQ(t.task().read_many(r), 1u);
+  EXPECT_TRUE(r[0].ok());
+  EXPECT_EQ(Bytes(out[0], out[0] + 16), t.own_bytes(buffer + 16, 16));
+  EXPECT_EQ(r[1].error, EFAULT);
+
+  const Bytes data = {0x5a, 0xa5, 0x0f};
+  t.task().write(buffer + 200, data.data(), data.size());
+  EXPECT_EQ(t.own_bytes(buffer + 200, data.size()), data);
+
+  const auto contains_buffer = [&](const std::vector<taskport::Region>& regions) {
+    return std::any_of(regions.begin(), regions.end(),
+                       [&](const taskport::Region& g) { return g.contains(buffer); });
+  };
+  EXPECT_TRUE(contains_buffer(t.task().regions()));
+  const auto at = t.task().region_at(buffer);
+  ASSERT_TRUE(at.has_value());
+  EXPECT_TRUE(at->contains(buffer));
+  EXPECT_TRUE(contains_buffer(t.task().regions_with_resident_size()));
+
+  // What the process is: its program, arguments, directory and environment.
+  EXPECT_EQ(t.task().executable(), std::filesystem::canonical("/proc/" + std::to_string(t.pid()) + "/task/" +
+                                                              std::to_string(other_thread(t.pid())) + "/exe")
+                                       .string());
+  const std::vector<std::string> argv = t.task().command_line();
+  ASSERT_FALSE(argv.empty());
+  EXPECT_EQ(argv.back(), "--main-exits");
+  EXPECT_EQ(t.task().current_dir(), std::filesystem::current_path().string());
+  EXPECT_FALSE(t.task().environment().empty());
+}
+
+// The same for a Task opened by pid after the main thread ended.
+TEST(TaskMainThreadExited, ATaskOpenedByPidReadsThroughAnotherThread) {
+  Target t({"--main-exits"});
+  ASSERT_TRUE(main_thread_is_a_zombie(t.pid()));
+  const std::uint64_t buffer = t.address("buffer");
+  taskport::Task opened = taskport::Task::open(t.pid());
+  EXPECT_EQ(read_bytes(opened, buffer, 32), t.own_bytes(buffer, 32));
+  ASSERT_TRUE(opened.region_at(buffer).has_value());
 }
 
 // ---- write -----------------------------------------------------------------------------

@@ -12,6 +12,9 @@
 //   --dumpable0        prctl(PR_SET_DUMPABLE, 0) before reporting
 //   --resident-mb N    allocate and touch N MiB of anonymous memory
 //   --name NAME        rename the main thread (pthread_setname_np, ≤ 15 bytes)
+//   --main-exits       after the report the main thread ends
+//                      (pthread_exit: a zombie while the process lives)
+//                      and another thread answers the commands
 //
 // Startup report, one "<name> <value>" per line, then "ready":
 //   pid <pid>
@@ -85,10 +88,56 @@ double cpu_seconds() {
 
 volatile std::uint64_t g_sink;
 
+char** g_original_argv = nullptr;
+
+// Answers commands from stdin until EOF; then the process exits 0.
+void* serve(void*) {
+  char* line = nullptr;
+  size_t cap = 0;
+  while (getline(&line, &cap, stdin) > 0) {
+    unsigned long long addr = 0;
+    size_t len = 0;
+    int value = 0;
+    if (std::sscanf(line, "hex %llx %zu", &addr, &len) == 2) {
+      const auto* p = reinterpret_cast<const unsigned char*>(static_cast<std::uintptr_t>(addr));
+      std::fputs("hex ", stdout);
+      for (size_t k = 0; k < len; ++k) std::printf("%02x", p[k]);
+      std::fputs("\n", stdout);
+    } else if (std::strncmp(line, "rusage", 6) == 0) {
+      rusage ru{};
+      getrusage(RUSAGE_SELF, &ru);
+      std::printf("rusage %lld %lld %ld %ld %ld %ld\n",
+                  static_cast<long long>(ru.ru_utime.tv_sec) * 1000000 + ru.ru_utime.tv_usec,
+                  static_cast<long long>(ru.ru_stime.tv_sec) * 1000000 + ru.ru_stime.tv_usec, ru.ru_minflt,
+                  ru.ru_majflt, ru.ru_nvcsw, ru.ru_nivcsw);
+    } else if (std::sscanf(line, "spin %d", &value) == 1) {
+      const double until = cpu_seconds() + value / 1000.0;
+      std::uint64_t x = 1;
+      while (cpu_seconds() < until) {
+        for (int k = 0; k < 100000; ++k) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      }
+      g_sink = x;
+      std::puts("ok");
+    } else if (std::strncmp(line, "exec", 4) == 0) {
+      std::fflush(stdout);
+      execv("/proc/self/exe", g_original_argv);
+      std::printf("error exec failed\n");
+    } else if (std::sscanf(line, "exit %d", &value) == 1) {
+      std::fflush(stdout);
+      _exit(value);
+    } else {
+      std::printf("error unknown command %s", line);
+    }
+    std::fflush(stdout);
+  }
+  std::exit(0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  char** const original_argv = argv;
+  g_original_argv = argv;
+  bool main_exits = false;
   int threads = 0;
   bool not_dumpable = false;
   size_t resident_mb = 0;
@@ -96,6 +145,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--main-exits") == 0) {
+      main_exits = true;
     } else if (std::strcmp(argv[i], "--dumpable0") == 0) {
       not_dumpable = true;
     } else if (std::strcmp(argv[i], "--resident-mb") == 0 && i + 1 < argc) {
@@ -170,43 +221,11 @@ int main(int argc, char** argv) {
   std::printf("ready\n");
   std::fflush(stdout);
 
-  char* line = nullptr;
-  size_t cap = 0;
-  while (getline(&line, &cap, stdin) > 0) {
-    unsigned long long addr = 0;
-    size_t len = 0;
-    int value = 0;
-    if (std::sscanf(line, "hex %llx %zu", &addr, &len) == 2) {
-      const auto* p = reinterpret_cast<const unsigned char*>(static_cast<std::uintptr_t>(addr));
-      std::fputs("hex ", stdout);
-      for (size_t k = 0; k < len; ++k) std::printf("%02x", p[k]);
-      std::fputs("\n", stdout);
-    } else if (std::strncmp(line, "rusage", 6) == 0) {
-      rusage ru{};
-      getrusage(RUSAGE_SELF, &ru);
-      std::printf("rusage %lld %lld %ld %ld %ld %ld\n",
-                  static_cast<long long>(ru.ru_utime.tv_sec) * 1000000 + ru.ru_utime.tv_usec,
-                  static_cast<long long>(ru.ru_stime.tv_sec) * 1000000 + ru.ru_stime.tv_usec, ru.ru_minflt,
-                  ru.ru_majflt, ru.ru_nvcsw, ru.ru_nivcsw);
-    } else if (std::sscanf(line, "spin %d", &value) == 1) {
-      const double until = cpu_seconds() + value / 1000.0;
-      std::uint64_t x = 1;
-      while (cpu_seconds() < until) {
-        for (int k = 0; k < 100000; ++k) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-      }
-      g_sink = x;
-      std::puts("ok");
-    } else if (std::strncmp(line, "exec", 4) == 0) {
-      std::fflush(stdout);
-      execv("/proc/self/exe", original_argv);
-      std::printf("error exec failed\n");
-    } else if (std::sscanf(line, "exit %d", &value) == 1) {
-      std::fflush(stdout);
-      _exit(value);
-    } else {
-      std::printf("error unknown command %s", line);
-    }
-    std::fflush(stdout);
+  if (main_exits) {
+    pthread_t t;
+    if (pthread_create(&t, nullptr, serve, nullptr) != 0) die("pthread_create");
+    pthread_exit(nullptr);
   }
+  serve(nullptr);
   return 0;
 }
