@@ -166,7 +166,10 @@ class TASKPORT_API Task {
 
   // ---- Memory --------------------------------------------------------------
   // Costs: one process_vm_readv per call (or one pread of /proc/<pid>/mem when
-  // process_vm_* is refused by seccomp/ENOSYS), plus one poll(2) on the pidfd
+  // process_vm_* is refused by seccomp/ENOSYS, or once the main thread has
+  // exited while other threads run on: then through another thread's
+  // /proc/<pid>/task/<tid>/mem — the regions and the process information
+  // too), plus one poll(2) on the pidfd
   // that proves the pid still names this task. Needs ptrace access to the task
   // (same uid and dumpable, or CAP_SYS_PTRACE; Yama may restrict further)
   // unless the Task holds a memory capability (see the rendezvous).
