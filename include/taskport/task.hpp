@@ -169,8 +169,8 @@ class TASKPORT_API Task {
   // process_vm_* is refused by seccomp/ENOSYS, or once the main thread has
   // exited while other threads run on: then through another thread's
   // /proc/<pid>/task/<tid>/mem — the regions and the process information
-  // too), plus one poll(2) on the pidfd
-  // that proves the pid still names this task. Needs ptrace access to the task
+  // too), plus one poll(2) on the pidfd that proves the pid still names this
+  // task. Needs ptrace access to the task
   // (same uid and dumpable, or CAP_SYS_PTRACE; Yama may restrict further)
   // unless the Task holds a memory capability (see the rendezvous).
   //
