@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "linux/proc_parse.hpp"
 #include "posix/eintr.hpp"
@@ -106,27 +108,46 @@ int open_proc_file(const Task::Impl& task, const char* name, int flags, Step ste
   return ::openat(proc_dir(task, step), name, flags | O_CLOEXEC);
 }
 
+namespace {
+
+struct CloseDir {
+  void operator()(DIR* d) const noexcept { ::closedir(d); }
+};
+
+// True if thread `tid` (a name under /proc/<pid>/task) has not exited: a
+// thread that has (a zombie its tracer has not reaped yet, or one on its
+// way out) has no mm either.
+bool thread_lives(int dir, const char* tid) {
+  UniqueFd fd(::openat(dir, (std::string("task/") + tid + "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+  std::string stat;
+  if (!fd || posix::read_to_end(fd.get(), stat) != 0) return false;
+  const size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' &&
+         stat[close + 2] != 'X';
+}
+
+}  // namespace
+
 int open_other_thread_file(const Task::Impl& task, const char* name, int flags, Step step) {
   const int dir = proc_dir(task, step);
   UniqueFd threads(::openat(dir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!threads) return -1;
-  DIR* listing = ::fdopendir(threads.get());
-  if (listing == nullptr) return -1;
+  std::unique_ptr<DIR, CloseDir> listing(::fdopendir(threads.get()));
+  if (!listing) return -1;
   threads.release();  // closedir closes it
-  int fd = -1;
   int error = ESRCH;
-  while (const dirent* entry = ::readdir(listing)) {
+  while (const dirent* entry = ::readdir(listing.get())) {
     char* end = nullptr;
     const long tid = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || tid == task.pid) continue;
+    if (end == entry->d_name || *end != '\0' || tid == task.pid || !thread_lives(dir, entry->d_name))
+      continue;
     const std::string path = std::string("task/") + entry->d_name + "/" + name;
-    fd = ::openat(dir, path.c_str(), flags | O_CLOEXEC);
-    if (fd >= 0) break;
+    const int fd = ::openat(dir, path.c_str(), flags | O_CLOEXEC);
+    if (fd >= 0) return fd;
     error = errno;
   }
-  ::closedir(listing);
-  if (fd < 0) errno = error;
-  return fd;
+  errno = error;
+  return -1;
 }
 
 bool try_read_proc_file(const Task::Impl& task, const char* name, std::string& out, Step step) {

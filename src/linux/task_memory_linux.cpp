@@ -69,8 +69,14 @@ int mem_fd(const Task::Impl& t, Step step) {
     std::lock_guard<std::mutex> lock(t.proc_mutex);
     if (t.mem_fd) return t.mem_fd.get();
   }
-  // open_proc_file takes proc_mutex itself: open first, then install.
+  // open_proc_file takes proc_mutex itself: open first, then install. A main
+  // thread that has exited while others run on has no mem to open (ESRCH):
+  // another thread's (proc_access.hpp, open_other_thread_file).
   UniqueFd fd(open_mem(t, step));
+  if (!fd && errno == ESRCH && !backend::exited(t.pidfd.get())) {
+    fd.reset(backend::open_other_thread_file(t, "mem", O_RDWR, step));
+    if (!fd) errno = ESRCH;
+  }
   if (!fd) return -1;
   std::lock_guard<std::mutex> lock(t.proc_mutex);
   if (!t.mem_fd) t.mem_fd = std::move(fd);  // else another thread won; ours closes
@@ -113,6 +119,7 @@ bool renew_mem_fd(const Task::Impl& t, Step step, int attempt) {
   if (backend::exited(t.pidfd.get())) return false;
   if (attempt > 0) return attempt == 1 && switch_to_other_thread(t, step);
   UniqueFd fresh(open_mem(t, step));
+  if (!fresh && errno == ESRCH) return switch_to_other_thread(t, step);  // the main thread has exited
   if (!fresh) throw backend::access_error(t, errno, step, "open /proc/" + std::to_string(t.pid) + "/mem");
   install_mem_fd(t, std::move(fresh), step);
   return true;
@@ -597,6 +604,7 @@ bool read_fast_planned(const Task::Impl& t, ReadRequest* requests, size_t count,
     const size_t n = f.calls[c].end - p;
     const ssize_t got =
         posix::retry_on_eintr([&] { return ::process_vm_readv(t.pid, f.local + p, n, f.remote + p, n, 0); });
+    const int error = errno;  // before reaped()'s poll
     // The pid named our task during the call only if the task has not been
     // reaped since: otherwise the bytes may be a stranger's, and none stays.
     if (backend::reaped(t.pidfd.get())) {
@@ -610,7 +618,7 @@ bool read_fast_planned(const Task::Impl& t, ReadRequest* requests, size_t count,
       if (all) completed.emplace_back(0, p);
       all = false;
       while (next_span < f.span_count && f.spans[next_span].iovec < p + n) ++next_span;
-      if (got < 0 && errno != EFAULT) break;  // a refusal, not a range: the careful path decides
+      if (got < 0 && error != EFAULT) break;  // a refusal, not a range: the careful path decides
       continue;
     }
     hand_out(f, p + n, &next_span);

@@ -74,18 +74,36 @@ std::vector<Region> regions_from_text(const Task::Impl& task, int maps_fd) {
   throw backend::access_error(task, error, Step::read_regions, "PROCMAP_QUERY on " + maps_path(task));
 }
 
-// Runs read(maps fd) on the task's maps file; if that finds no address space
-// (ESRCH) while the task lives, its main thread has exited and the others
-// run on (proc_access.hpp, open_other_thread_file): read again through one
-// of them.
+// True if `e` says that a maps file showed no address space while the task
+// lives on.
+bool no_address_space(const Task::Impl& t, const Error& e) {
+  return e.errno_value() == ESRCH && !backend::exited(t.pidfd.get());
+}
+
+// Runs read(maps fd) on the task's maps file. If that shows no address space
+// (ESRCH) while the task lives: a handed-over maps file names the address
+// space the task had before an exec, so /proc/<pid>/maps is opened now; and
+// a main thread that has exited has none while the others run on
+// (proc_access.hpp, open_other_thread_file), so another thread's is read.
 template <class Read>
 auto through_maps(const Task::Impl& t, Read read) {
+  bool handed_over = false;
   {
     const MapsFile maps = open_maps(t);
+    handed_over = !maps.owned;
     try {
       return read(maps.fd);
     } catch (const Error& e) {
-      if (e.errno_value() != ESRCH || backend::exited(t.pidfd.get())) throw;
+      if (!no_address_space(t, e)) throw;
+    }
+  }
+  if (handed_over) {
+    UniqueFd now(backend::open_proc_file(t, "maps", O_RDONLY, Step::read_regions));
+    if (!now) throw backend::access_error(t, errno, Step::read_regions, "open " + maps_path(t));
+    try {
+      return read(now.get());
+    } catch (const Error& e) {
+      if (!no_address_space(t, e)) throw;
     }
   }
   UniqueFd other(backend::open_other_thread_file(t, "maps", O_RDONLY, Step::read_regions));

@@ -390,6 +390,7 @@ TEST(TaskReadMany, GivesEachRequestWhatASeparateReadWouldForRandomMixes) {
         }
       }
       EXPECT_EQ(complete, expected_complete);
+      EXPECT_EQ(arena.back(), 0xAA) << "a write past the last buffer";
     }
   }
 }
@@ -505,12 +506,18 @@ TEST(TaskMainThreadExited, ReadsWritesAndRegionsGoThroughAnotherThread) {
   EXPECT_FALSE(t.task().environment().empty());
 }
 
-// The same for a Task opened by pid after the main thread ended.
+// The same for a Task opened by pid after the main thread ended, starting
+// with a write.
 TEST(TaskMainThreadExited, ATaskOpenedByPidReadsThroughAnotherThread) {
   Target t({"--main-exits"});
   ASSERT_TRUE(main_thread_is_a_zombie(t.pid()));
   const std::uint64_t buffer = t.address("buffer");
   taskport::Task opened = taskport::Task::open(t.pid());
+  // A write first: its /proc/<pid>/mem writes nothing, then so does the
+  // same file opened again, then another thread's takes it.
+  const Bytes data = {0x11, 0x22, 0x33, 0x44};
+  opened.write(buffer + 300, data.data(), data.size());
+  EXPECT_EQ(t.own_bytes(buffer + 300, data.size()), data);
   EXPECT_EQ(read_bytes(opened, buffer, 32), t.own_bytes(buffer, 32));
   ASSERT_TRUE(opened.region_at(buffer).has_value());
 }

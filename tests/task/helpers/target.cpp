@@ -170,8 +170,7 @@ int main(int argc, char** argv) {
 
   auto* large = static_cast<unsigned char*>(map_pages(kLargePages, PROT_READ | PROT_WRITE));
   fill_pattern(large, kLargePages * 4096, 17);
-  unsigned char* large_hole = large + kLargeHole * 4096;
-  if (munmap(large_hole, 4096) != 0) die("munmap");
+  unsigned char* large_hole = large + kLargeHole * 4096;  // unmapped last too
 
   auto* readonly = static_cast<unsigned char*>(map_pages(1, PROT_READ | PROT_WRITE));
   fill_pattern(readonly, 4096, 13);
@@ -207,7 +206,7 @@ int main(int argc, char** argv) {
   }
 
   if (main_name != nullptr && pthread_setname_np(pthread_self(), main_name) != 0) die("pthread_setname_np");
-  if (munmap(hole, 4096) != 0) die("munmap");
+  if (munmap(hole, 4096) != 0 || munmap(large_hole, 4096) != 0) die("munmap");
   if (not_dumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) die("prctl");
 
   std::printf("pid %d\n", static_cast<int>(getpid()));
