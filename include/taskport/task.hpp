@@ -187,10 +187,11 @@ class TASKPORT_API Task {
   // The same, into a new vector of exactly `size` bytes.
   std::vector<std::byte> read(std::uint64_t address, std::size_t size) const;
   // Batched scatter read: as few process_vm_readv calls as the kernel allows
-  // (up to 1024 ranges per call); a range that fails is retried alone so every
-  // other range is still read. Fills bytes_read/error of each request and
-  // returns how many were read completely. Throws only for task-wide failures
-  // (permission, task gone).
+  // (up to 1024 ranges per call; requests that share a page are read as one
+  // span of it, and a call carries at most 128 KiB of such spans); a range
+  // that fails is retried alone so every other range is still read. Fills
+  // bytes_read/error of each request and returns how many were read
+  // completely. Throws only for task-wide failures (permission, task gone).
   std::size_t read_many(ReadRequest* requests, std::size_t count) const;
   std::size_t read_many(std::vector<ReadRequest>& requests) const {
     return read_many(requests.data(), requests.size());
