@@ -269,11 +269,7 @@ TEST_F(Fallback, TheChildResetsCaughtSignalsAndKeepsIgnoredOnes) {
   Pipe p = make_pipe();
   const int wfd = p.write.get();
   Command cmd = probe();
-  cmd.pre_exec([wfd] {
-    void* handlers[2] = {};
-    if (!hook_handler_of(SIGUSR1, handlers[0]) || !hook_handler_of(SIGUSR2, handlers[1])) return 1;
-    return ::write(wfd, handlers, sizeof handlers) == sizeof handlers ? 0 : 1;
-  });
+  write_user_signal_handlers_in_hook(cmd, wfd);
   auto [child, task] = cmd.spawn_with_task();
   child.kill_on_drop(true);
   p.write.reset();

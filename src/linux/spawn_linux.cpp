@@ -280,10 +280,9 @@ std::unique_ptr<backend::Suspension> await_exec_stop(const Child& child, std::ui
       throw Error(ECHILD, Step::await_exec_stop, program,
                   "child ended right after execve: " + how_it_ended(child));
     }
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw Error(ETIMEDOUT, Step::await_exec_stop, program, "no post-exec stop");
-    }
-    if (std::chrono::steady_clock::now() - start < kExecStopYield) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now > deadline) throw Error(ETIMEDOUT, Step::await_exec_stop, program, "no post-exec stop");
+    if (now - start < kExecStopYield) {
       ::sched_yield();
       continue;
     }

@@ -305,6 +305,15 @@ inline bool hook_handler_of(int sig, void*& handler) {
 #endif
   return true;
 }
+// Gives `cmd` a hook that writes the handlers of SIGUSR1 and SIGUSR2 as the
+// child has them (two void*, hook_handler_of) to `wfd`.
+inline void write_user_signal_handlers_in_hook(taskport::Command& cmd, int wfd) {
+  cmd.pre_exec([wfd] {
+    void* handlers[2] = {};
+    if (!hook_handler_of(SIGUSR1, handlers[0]) || !hook_handler_of(SIGUSR2, handlers[1])) return 1;
+    return ::write(wfd, handlers, sizeof handlers) == sizeof handlers ? 0 : 1;
+  });
+}
 // RLIMIT_CORE of the calling process to `bytes` (soft and hard); false on failure.
 inline bool hook_set_core_limit(rlim_t bytes) {
   struct rlimit lim {
